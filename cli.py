@@ -1,0 +1,176 @@
+"""The ``nertag`` command: thin click wrappers over :mod:`nertag.workflows`.
+
+Installed as ``nertag.cli`` (see pyproject.toml), so no top-level ``cli`` module is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import traceback
+from typing import Any, Callable
+
+import click
+
+from nertag.config import ModelConfig, TrainConfig
+from nertag.conll import InputError, decode_utf8, parse_conll, read_conll
+from nertag.serialize import ModelError
+from nertag.version import __version__
+
+log = logging.getLogger("nertag")
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn bad input into one line on stderr and exit status 1; ``--verbose`` adds the traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (InputError, ModelError, ValueError, OSError) as error:
+            if click.get_current_context().find_root().params.get("verbose"):
+                traceback.print_exc()
+            click.echo(f"nertag: error: {error}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nertag")
+@click.option("--verbose", is_flag=True, help="Show tracebacks and debug logging.")
+def main(verbose: bool) -> None:
+    """Named-entity tagging with a BiLSTM-CRF: train on CoNLL files, tag text, score predictions."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+
+
+def _load_tagger(model: str, device: str):
+    from nertag.serialize import load
+
+    return load(model, device)
+
+
+@main.command("train")
+@click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False), help="Training corpus (CoNLL columns).")
+@click.option("--dev", "dev_path", required=True, type=click.Path(dir_okay=False), help="Dev corpus, for early stopping.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
+@click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")
+@click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
+@click.option("--lr", default=TrainConfig.lr, show_default=True, help="Adam learning rate.")
+@click.option("--seed", default=TrainConfig.seed, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
+@click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
+@click.option("--tag-column", default=-1, show_default=True, help="Column of the tags, from 0; negative counts from the end.")
+@click.option("--scheme", type=click.Choice(["BIO", "BIOES"]), default=ModelConfig.scheme, show_default=True, help="Scheme the CRF decodes in; output is always BIO.")
+@click.option("--unit", type=click.Choice(["char", "word"]), default=None, help="Token unit (default: char when nearly all tokens are one character).")
+@click.option("--cell", type=click.Choice(["lstm", "gru"]), default=ModelConfig.cell, show_default=True)
+@click.option("--hidden-size", type=int, default=None, help="Sentence encoder size per direction.")
+@click.option("--layers", type=int, default=None)
+@click.option("--dropout", type=float, default=None)
+@click.option("--word-dim", type=int, default=None)
+@click.option("--char-dim", type=int, default=None, help="Character embedding size; 0 turns the char encoder off.")
+@click.option("--bigram-dim", type=int, default=None, help="Character bigram embedding size; 0 turns bigrams off.")
+@click.option("--min-word-count", type=int, default=None, help="Rarer training tokens become <unk>.")
+@click.option("--min-bigram-count", type=int, default=None)
+@friendly_errors
+def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) -> None:
+    """Train a model on TRAIN, stop early on DEV entity F1, save the best epoch to OUT."""
+    from nertag.train import default_config
+    from nertag.workflows import train_from_files
+
+    settings = TrainConfig(
+        epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], seed=options["seed"],
+        patience=options["patience"], device=options["device"] or _default_device(), threads=options["threads"],
+    )
+    sentences = read_conll(train_path, options["tag_column"])
+    config = default_config(
+        sentences, token_unit=options["unit"], scheme=options["scheme"], cell=options["cell"],
+        hidden_size=options["hidden_size"], layers=options["layers"], dropout=options["dropout"],
+        word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
+        min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
+    )
+
+    def report(entry: Any) -> None:
+        mark = " *" if entry.improved else ""
+        click.echo(
+            f"epoch {entry.epoch:3d}  loss {entry.loss:8.4f}  dev P {100 * entry.precision:6.2f}  "
+            f"R {100 * entry.recall:6.2f}  F1 {100 * entry.f1:6.2f}  {entry.seconds:6.1f}s{mark}",
+            err=True,
+        )
+
+    _, history = train_from_files(
+        train_path, dev_path, out_dir, config, settings, options["tag_column"], report, progress=sys.stderr.isatty()
+    )
+    best = max(history, key=lambda e: e.f1)
+    click.echo(f"saved {out_dir} (best dev F1 {100 * best.f1:.2f} at epoch {best.epoch})", err=True)
+
+
+def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(source name, text) for each input; standard input when no path is given."""
+    from nertag.conll import read_text
+
+    if not paths or paths == ("-",):
+        return [("<stdin>", decode_utf8(sys.stdin.buffer.read(), "<stdin>"))]
+    return [(path, read_text(path)) for path in paths]
+
+
+@main.command("tag")
+@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--model", "-m", required=True, help="Model directory.")
+@click.option("--format", "output_format", type=click.Choice(["conll", "jsonl"]), default="jsonl", show_default=True)
+@click.option("--input-format", type=click.Choice(["text", "conll"]), default="text", show_default=True, help="text: one document a line; conll: tokens in the first column.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default=None, help="Output file (default: standard output).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
+@friendly_errors
+def tag_command(inputs: tuple[str, ...], model: str, output_format: str, input_format: str, output: str | None, device: str | None) -> None:
+    """Tag INPUT files (default: standard input) and write entities as JSON lines or CoNLL."""
+    from nertag.workflows import atomic_output, read_lines, tag_conll, tag_lines
+
+    sources = _read_input(inputs)
+    tagger = _load_tagger(model, device or "cpu")
+    with atomic_output(output, sys.stdout) as out:
+        for source, text in sources:
+            if input_format == "conll":
+                tag_conll(tagger, parse_conll(text, source, require_tags=False), out, output_format)
+            else:
+                tag_lines(tagger, read_lines(text), out, output_format)
+
+
+@main.command("score")
+@click.argument("gold", type=click.Path(dir_okay=False))
+@click.argument("pred", required=False, type=click.Path(dir_okay=False))
+@click.option("--model", "-m", default=None, help="Tag GOLD's tokens with this model and score that.")
+@click.option("--mode", type=click.Choice(["conlleval", "strict"]), default="conlleval", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option("--tag-column", default=-1, show_default=True)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
+@friendly_errors
+def score_command(gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int, device: str | None) -> None:
+    """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
+    import json
+
+    from nertag.workflows import score_files
+
+    if (pred is None) == (model is None):
+        raise click.UsageError("give either a PRED file or --model, not both or neither")
+    tagger = _load_tagger(model, device or "cpu") if model else None
+    report = score_files(gold, pred, tagger, mode, tag_column)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+        return
+    click.echo(f"{'type':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    rows = sorted(report.per_type.items()) + [("micro avg", report.micro), ("macro avg", report.macro)]
+    for name, s in rows:
+        click.echo(f"{name:<12}{100 * s.precision:10.2f}{100 * s.recall:10.2f}{100 * s.f1:10.2f}{s.support:9d}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Read and write CoNLL column files as plain records; no torch here.
+
+Tokens are in the first column and tags in the last (or ``tag_column``); columns are separated by
+spaces or tabs; blank lines end sentences; ``-DOCSTART-`` lines are skipped.  Files may be UTF-8 with
+or without a BOM and have LF or CRLF endings.  Anything else is refused with the file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, TextIO
+
+from .schemes import Scheme, TagError, convert, detect_scheme, split_tag
+
+if TYPE_CHECKING:  # datasets is heavy; import it only when a Dataset is asked for
+    import datasets
+
+
+class InputError(ValueError):
+    """Bad user input, with the place it was found: ``file:line: what is wrong``."""
+
+    def __init__(self, source: str, line: int | None, message: str) -> None:
+        self.source, self.line, self.message = source, line, message
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: its tokens, their tags (empty when untagged) and its first line number."""
+
+    tokens: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    line: int = 0
+
+    def with_tags(self, tags: Sequence[str]) -> "Sentence":
+        return Sentence(self.tokens, tuple(tags), self.line)
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    """Decode UTF-8 (BOM allowed), naming the line and byte offset of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(
+            source, line, f"not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})"
+        ) from None
+
+
+def read_text(path: str | Path) -> str:
+    """Read a whole UTF-8 file, refusing missing files and non-UTF-8 bytes clearly."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(path), None, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(str(path), None, "is a directory, expected a file") from None
+    except OSError as error:
+        raise InputError(str(path), None, error.strerror or str(error)) from None
+    return decode_utf8(data, str(path))
+
+
+def parse_conll(
+    text: str, source: str = "<input>", tag_column: int = -1, require_tags: bool = True
+) -> list[Sentence]:
+    """Parse column-format text into sentences.
+
+    ``tag_column`` counts from 0 (negative counts from the end).  With ``require_tags=False`` a
+    one-column file is read as untagged tokens.
+    """
+    sentences: list[Sentence] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    first_line = 0
+
+    def flush() -> None:
+        nonlocal tokens, tags
+        if tokens:
+            sentences.append(Sentence(tuple(tokens), tuple(tags), first_line))
+        tokens, tags = [], []
+
+    # split("\n") rather than splitlines(): the latter also breaks on characters such as U+2028
+    # that can be tokens, which would shift line numbers and split sentences.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip("\r")
+        columns = line.split()
+        if not columns:
+            flush()
+            continue
+        if columns[0] == "-DOCSTART-":
+            flush()
+            continue
+        if require_tags:
+            if len(columns) < 2:
+                raise InputError(source, number, f"expected a token and a tag, got {len(columns)} column")
+            try:
+                tag = columns[tag_column]
+            except IndexError:
+                raise InputError(
+                    source, number, f"no tag column {tag_column}: the line has {len(columns)} columns"
+                ) from None
+            try:
+                split_tag(tag)
+            except TagError as error:
+                raise InputError(source, number, str(error)) from None
+            tags.append(tag)
+        if not tokens:
+            first_line = number
+        tokens.append(columns[0])
+    flush()
+    if not sentences:
+        raise InputError(source, None, "no sentences: the file is empty or holds only blank lines")
+    return sentences
+
+
+def read_conll(path: str | Path, tag_column: int = -1, require_tags: bool = True) -> list[Sentence]:
+    """Read a column file from disk; see :func:`parse_conll`."""
+    return parse_conll(read_text(path), str(path), tag_column, require_tags)
+
+
+def corpus_scheme(sentences: Sequence[Sentence]) -> Scheme:
+    return detect_scheme(s.tags for s in sentences)
+
+
+def convert_corpus(sentences: Iterable[Sentence], target: Scheme) -> list[Sentence]:
+    """Re-tag every sentence in ``target`` (from whatever scheme it is in)."""
+    return [s.with_tags(convert(s.tags, target)) for s in sentences]
+
+
+def write_conll(sentences: Iterable[Sentence], out: TextIO) -> None:
+    """Write ``token tag`` lines with a blank line after each sentence."""
+    for sentence in sentences:
+        for token, tag in zip(sentence.tokens, sentence.tags, strict=True):
+            out.write(f"{token} {tag}\n")
+        out.write("\n")
+
+
+def iter_tokens(sentences: Iterable[Sentence]) -> Iterator[str]:
+    for sentence in sentences:
+        yield from sentence.tokens
+
+
+def to_dataset(sentences: Sequence[Sentence]) -> "datasets.Dataset":
+    """The corpus as a ``datasets.Dataset`` with columns ``tokens`` and ``tags``."""
+    import datasets
+
+    return datasets.Dataset.from_dict(
+        {"tokens": [list(s.tokens) for s in sentences], "tags": [list(s.tags) for s in sentences]}
+    )

@@ -1,0 +1,143 @@
+"""A linear-chain CRF whose forward algorithm, Viterbi and backtrace are batched tensor operations.
+
+Transitions are indexed ``[from, to]`` throughout.  Illegal transitions of the tag scheme get a
+large negative score, in training and decoding alike, so decoded paths are always well-formed.
+Masks must be left-aligned (every sentence starts at position 0) and every sentence non-empty.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+ILLEGAL = -10000.0
+
+
+class CRF(nn.Module):
+    """CRF over ``num_tags`` tags with optional transition constraints.
+
+    ``allowed`` is ``(pairs, starts, ends)`` as given by :func:`nertag.schemes.allowed_transitions`:
+    legal ``(from, to)`` pairs and the tags that may open and close a sentence.
+    """
+
+    def __init__(
+        self,
+        num_tags: int,
+        allowed: tuple[Iterable[tuple[int, int]], Iterable[int], Iterable[int]] | None = None,
+    ) -> None:
+        super().__init__()
+        if num_tags < 1:
+            raise ValueError(f"num_tags must be positive, got {num_tags}")
+        self.num_tags = num_tags
+        self.transitions = nn.Parameter(torch.empty(num_tags, num_tags).uniform_(-0.1, 0.1))
+        self.start_transitions = nn.Parameter(torch.empty(num_tags).uniform_(-0.1, 0.1))
+        self.end_transitions = nn.Parameter(torch.empty(num_tags).uniform_(-0.1, 0.1))
+        # Constraints derive from the tag list and scheme, so they are rebuilt on load, not saved.
+        transition_penalty = torch.zeros(num_tags, num_tags)
+        start_penalty = torch.zeros(num_tags)
+        end_penalty = torch.zeros(num_tags)
+        if allowed is not None:
+            pairs, starts, ends = allowed
+            transition_penalty.fill_(ILLEGAL)
+            start_penalty.fill_(ILLEGAL)
+            end_penalty.fill_(ILLEGAL)
+            for i, j in pairs:
+                transition_penalty[i, j] = 0.0
+            start_penalty[list(starts)] = 0.0
+            end_penalty[list(ends)] = 0.0
+        self.register_buffer("transition_penalty", transition_penalty, persistent=False)
+        self.register_buffer("start_penalty", start_penalty, persistent=False)
+        self.register_buffer("end_penalty", end_penalty, persistent=False)
+
+    def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return (
+            self.transitions + self.transition_penalty,
+            self.start_transitions + self.start_penalty,
+            self.end_transitions + self.end_penalty,
+        )
+
+    def _check(self, emissions: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor | None = None) -> None:
+        if emissions.dim() != 3 or emissions.size(2) != self.num_tags:
+            raise ValueError(f"emissions must be (batch, time, {self.num_tags}), got {tuple(emissions.shape)}")
+        if mask.shape != emissions.shape[:2]:
+            raise ValueError(f"mask must be {tuple(emissions.shape[:2])}, got {tuple(mask.shape)}")
+        if tags is not None and tags.shape != emissions.shape[:2]:
+            raise ValueError(f"tags must be {tuple(emissions.shape[:2])}, got {tuple(tags.shape)}")
+
+    def log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Log-probability of each gold path.
+
+        emissions: (batch, time, tags); tags: (batch, time) long; mask: (batch, time) bool.
+        Returns (batch,).
+        """
+        self._check(emissions, mask, tags)
+        return self._path_score(emissions, tags, mask) - self.log_partition(emissions, mask)
+
+    def _path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        transitions, start, end = self._scores()
+        maskf = mask.to(emissions.dtype)
+        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (batch, time)
+        score = start[tags[:, 0]] + (emitted * maskf).sum(1)
+        moves = transitions[tags[:, :-1], tags[:, 1:]]  # (batch, time - 1)
+        score = score + (moves * maskf[:, 1:]).sum(1)
+        last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
+        return score + end[last]
+
+    def _forward_scores(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+        """alpha[t][b, j]: log-sum of all paths of sentence b ending in tag j at step t."""
+        transitions, start, _ = self._scores()
+        alpha = start + emissions[:, 0]  # (batch, tags)
+        alphas = [alpha]
+        for t in range(1, emissions.size(1)):
+            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
+            alpha = torch.where(mask[:, t, None], step, alpha)
+            alphas.append(alpha)
+        return alphas
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log Z of each sentence, (batch,)."""
+        _, _, end = self._scores()
+        return torch.logsumexp(self._forward_scores(emissions, mask)[-1] + end, dim=1)
+
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Posterior probability of each tag at each step by forward-backward, (batch, time, tags)."""
+        self._check(emissions, mask)
+        transitions, _, end = self._scores()
+        alphas = self._forward_scores(emissions, mask)
+        steps = emissions.size(1)
+        beta = end.expand(emissions.size(0), -1)  # (batch, tags), past each sentence's end
+        betas = [beta] * steps
+        for t in range(steps - 2, -1, -1):
+            step = torch.logsumexp(transitions + (emissions[:, t + 1] + beta).unsqueeze(1), dim=2)
+            # Before the last real token the step is real; at and after it beta stays the end score.
+            beta = torch.where(mask[:, t + 1, None], step, beta)
+            betas[t] = beta
+        log_z = torch.logsumexp(alphas[-1] + end, dim=1)
+        posterior = torch.stack([a + b for a, b in zip(alphas, betas)], dim=1) - log_z[:, None, None]
+        return posterior.exp() * mask.unsqueeze(2)
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Best path of each sentence by Viterbi, backtrace included, without leaving the device.
+
+        Returns tags (batch, time), 0 on padding, and the best path scores (batch,).
+        """
+        self._check(emissions, mask)
+        transitions, start, end = self._scores()
+        batch, steps, num_tags = emissions.shape
+        score = start + emissions[:, 0]
+        keep = torch.arange(num_tags, device=emissions.device).expand(batch, num_tags)
+        pointers = []
+        for t in range(1, steps):
+            best, best_from = (score.unsqueeze(2) + transitions).max(dim=1)  # (batch, tags)
+            score = torch.where(mask[:, t, None], best + emissions[:, t], score)
+            # Past a sentence's end the pointer is the identity, so its last tag carries through.
+            pointers.append(torch.where(mask[:, t, None], best_from, keep))
+        best_score, last = (score + end).max(dim=1)
+        path = [last]
+        for back in reversed(pointers):
+            last = back.gather(1, last.unsqueeze(1)).squeeze(1)
+            path.append(last)
+        path.reverse()
+        return torch.stack(path, dim=1) * mask, best_score

@@ -1,0 +1,187 @@
+"""Turn token sequences into tensors: the one path shared by training, scoring and tagging.
+
+Sentences are encoded once into flat id tensors; a batch is then cut out of them with tensor
+indexing only, and each distinct token form in a batch is handed to the character encoder once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, fields
+from typing import Any, Sequence
+
+import torch
+
+from .config import ModelConfig
+from .vocab import Vocab
+
+_DIGIT = re.compile(r"\d")
+BOS, EOS = "<s>", "</s>"
+
+
+def feature_form(token: str) -> str:
+    """Full-width and half-width forms read the same (NFKC) without touching the output text."""
+    return unicodedata.normalize("NFKC", token)
+
+
+@dataclass
+class Batch:
+    """Model input for ``B`` sentences padded to ``T`` tokens; ``U`` distinct token forms."""
+
+    words: torch.Tensor  # (B, T) word ids, 0 = padding
+    mask: torch.Tensor  # (B, T) bool, True on real tokens
+    lengths: torch.Tensor  # (B,)
+    chars: torch.Tensor | None = None  # (U, C) character ids of each distinct form
+    char_lengths: torch.Tensor | None = None  # (U,)
+    form_index: torch.Tensor | None = None  # (B, T) row of each token in ``chars``
+    bigrams: torch.Tensor | None = None  # (B, T, 2) ids of the left and right character bigram
+    tags: torch.Tensor | None = None  # (B, T) gold tag ids, 0 on padding
+
+    def to(self, device: torch.device | str) -> "Batch":
+        moved = {f.name: getattr(self, f.name) for f in fields(self)}
+        return Batch(**{k: (v.to(device, non_blocking=True) if v is not None else None) for k, v in moved.items()})
+
+
+class EncodedCorpus:
+    """Sentences as flat id tensors plus offsets, ready to be sliced into batches."""
+
+    def __init__(
+        self,
+        lengths: torch.Tensor,
+        words: torch.Tensor,
+        forms: torch.Tensor | None,
+        form_chars: torch.Tensor | None,
+        form_char_lengths: torch.Tensor | None,
+        bigrams: torch.Tensor | None,
+        tags: torch.Tensor | None,
+    ) -> None:
+        self.lengths = lengths
+        self.offsets = torch.cumsum(lengths, 0) - lengths
+        self.words, self.forms, self.bigrams, self.tags = words, forms, bigrams, tags
+        self.form_chars, self.form_char_lengths = form_chars, form_char_lengths
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def batch(self, indices: torch.Tensor) -> Batch:
+        """Pad the sentences at ``indices`` into one :class:`Batch` (on the CPU)."""
+        lengths = self.lengths[indices]
+        width = int(lengths.max())
+        steps = torch.arange(width)
+        mask = steps[None, :] < lengths[:, None]  # (B, T)
+        positions = torch.where(mask, self.offsets[indices, None] + steps[None, :], 0)
+        batch = Batch(words=self.words[positions].masked_fill(~mask, 0), mask=mask, lengths=lengths)
+        if self.forms is not None and self.form_chars is not None and self.form_char_lengths is not None:
+            distinct, inverse = torch.unique(self.forms[positions[mask]], return_inverse=True)
+            form_index = torch.zeros_like(positions)
+            form_index[mask] = inverse
+            char_lengths = self.form_char_lengths[distinct]
+            batch.chars = self.form_chars[distinct, : int(char_lengths.max())]
+            batch.char_lengths = char_lengths
+            batch.form_index = form_index
+        if self.bigrams is not None:
+            batch.bigrams = self.bigrams[positions].masked_fill(~mask[..., None], 0)
+        if self.tags is not None:
+            batch.tags = self.tags[positions].masked_fill(~mask, 0)
+        return batch
+
+
+class FeatureEncoder:
+    """Vocabularies plus the rules that map tokens to ids; saved as ``vocab.json``."""
+
+    def __init__(self, config: ModelConfig, words: Vocab, chars: Vocab | None, bigrams: Vocab | None, tags: Vocab):
+        self.config, self.words, self.chars, self.bigrams, self.tags = config, words, chars, bigrams, tags
+        self._word_cache: dict[str, int] = {}
+
+    @classmethod
+    def fit(cls, sentences: Sequence[Sequence[str]], tags: Sequence[str], config: ModelConfig) -> "FeatureEncoder":
+        """Build vocabularies from training sentences; ``tags`` is the model's full tag list."""
+        word_counts: Counter[str] = Counter()
+        char_counts: Counter[str] = Counter()
+        bigram_counts: Counter[str] = Counter()
+        encoder = cls(config, Vocab([]), None, None, Vocab(tags, specials=False))
+        for tokens in sentences:
+            forms = [feature_form(t) for t in tokens]
+            word_counts.update(encoder.word_key(f) for f in forms)
+            if config.char_dim:
+                for form in forms:
+                    char_counts.update(form)
+            if config.bigram_dim:
+                bigram_counts.update(encoder.bigram_keys(forms))
+        encoder.words = Vocab.build(word_counts, config.min_word_count)
+        encoder.chars = Vocab.build(char_counts) if config.char_dim else None
+        encoder.bigrams = Vocab.build(bigram_counts, config.min_bigram_count) if config.bigram_dim else None
+        return encoder
+
+    def word_key(self, form: str) -> str:
+        if self.config.lowercase:
+            form = form.lower()
+        if self.config.normalize_digits:
+            form = _DIGIT.sub("0", form)
+        return form
+
+    def bigram_keys(self, forms: Sequence[str]) -> list[str]:
+        """The bigrams between neighbours, sentence ends included: ``len(forms) + 1`` of them."""
+        keys = [self.word_key(f) for f in forms]
+        padded = [BOS, *keys, EOS]
+        return [a + "\t" + b for a, b in zip(padded, padded[1:])]
+
+    def encode(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]] | None = None) -> EncodedCorpus:
+        """Encode token sequences (and optionally their tags in the model's scheme)."""
+        lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
+        if bool((lengths == 0).any()):
+            raise ValueError("cannot encode an empty sentence")
+        flat_forms = [feature_form(t) for s in sentences for t in s]
+        cache = self._word_cache
+        word_ids = []
+        for form in flat_forms:
+            wid = cache.get(form)
+            if wid is None:
+                wid = cache[form] = self.words.id(self.word_key(form))
+            word_ids.append(wid)
+        if len(cache) > 1_000_000:  # keep memory bounded when tagging endless streams
+            cache.clear()
+        forms = form_chars = form_char_lengths = None
+        if self.chars is not None:
+            table: dict[str, int] = {}
+            forms = torch.tensor([table.setdefault(f, len(table)) for f in flat_forms], dtype=torch.long)
+            char_lists = [self.chars.ids(f) or [1] for f in table]
+            form_char_lengths = torch.tensor([len(c) for c in char_lists], dtype=torch.long)
+            form_chars = torch.zeros(len(char_lists), int(form_char_lengths.max()), dtype=torch.long)
+            for row, ids in enumerate(char_lists):
+                form_chars[row, : len(ids)] = torch.tensor(ids)
+        bigrams = None
+        if self.bigrams is not None:
+            ids: list[list[int]] = []
+            start = 0
+            for sentence in sentences:
+                keys = self.bigrams.ids(self.bigram_keys(flat_forms[start : start + len(sentence)]))
+                ids.extend([left, right] for left, right in zip(keys, keys[1:]))
+                start += len(sentence)
+            bigrams = torch.tensor(ids, dtype=torch.long)
+        tag_ids = None
+        if tags is not None:
+            tag_ids = torch.tensor([self.tags.id(t) for s in tags for t in s], dtype=torch.long)
+        return EncodedCorpus(
+            lengths, torch.tensor(word_ids, dtype=torch.long), forms, form_chars, form_char_lengths, bigrams, tag_ids
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "words": self.words.to_json(),
+            "chars": self.chars.to_json() if self.chars else None,
+            "bigrams": self.bigrams.to_json() if self.bigrams else None,
+            "tags": self.tags.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, config: ModelConfig, data: dict[str, Any]) -> "FeatureEncoder":
+        return cls(
+            config,
+            Vocab.from_json(data["words"]),
+            Vocab.from_json(data["chars"]) if data.get("chars") else None,
+            Vocab.from_json(data["bigrams"]) if data.get("bigrams") else None,
+            Vocab.from_json(data["tags"], specials=False),
+        )

@@ -1,0 +1,98 @@
+"""The network: token representation -> sentence encoder -> emission scores -> CRF.
+
+Imports only torch and the project's own torch-free modules; training and I/O live elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .config import ModelConfig
+from .crf import CRF
+from .features import Batch
+from .schemes import Scheme, allowed_transitions
+
+UNK_ID = 1
+
+
+def _rnn(cell: str, input_size: int, hidden_size: int, layers: int = 1, dropout: float = 0.0) -> nn.RNNBase:
+    kind = nn.LSTM if cell == "lstm" else nn.GRU
+    return kind(
+        input_size, hidden_size, num_layers=layers, bidirectional=True, batch_first=True,
+        dropout=dropout if layers > 1 else 0.0,
+    )
+
+
+class CharEncoder(nn.Module):
+    """A BiLSTM over each token's characters; its two final states are the token's character vector."""
+
+    def __init__(self, num_chars: int, char_dim: int, hidden_size: int, cell: str) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(num_chars, char_dim, padding_idx=0)
+        self.rnn = _rnn(cell, char_dim, hidden_size)
+        self.output_size = 2 * hidden_size
+
+    def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """chars: (forms, chars) ids; lengths: (forms,). Returns (forms, 2 * hidden)."""
+        packed = pack_padded_sequence(self.embedding(chars), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, state = self.rnn(packed)
+        final = state[0] if isinstance(state, tuple) else state  # (2, forms, hidden) for one layer
+        return torch.cat([final[0], final[1]], dim=1)
+
+
+class BiLstmCrf(nn.Module):
+    """Lample et al. (2016): token embedding (+ character BiLSTM, + bigrams) -> BiLSTM -> linear -> CRF."""
+
+    def __init__(
+        self, config: ModelConfig, tags: Sequence[str], num_words: int, num_chars: int = 0, num_bigrams: int = 0
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.num_tags = len(tags)
+        self.word_embedding = nn.Embedding(num_words, config.word_dim, padding_idx=0)
+        size = config.word_dim
+        self.char_encoder: CharEncoder | None = None
+        if config.char_dim:
+            self.char_encoder = CharEncoder(num_chars, config.char_dim, config.char_hidden, config.cell)
+            size += self.char_encoder.output_size
+        self.bigram_embedding: nn.Embedding | None = None
+        if config.bigram_dim:
+            self.bigram_embedding = nn.Embedding(num_bigrams, config.bigram_dim, padding_idx=0)
+            size += 2 * config.bigram_dim
+        self.dropout = nn.Dropout(config.dropout)
+        self.encoder = _rnn(config.cell, size, config.hidden_size, config.layers, config.dropout)
+        self.emission = nn.Linear(2 * config.hidden_size, self.num_tags)
+        self.crf = CRF(self.num_tags, allowed_transitions(tags, Scheme(config.scheme)))
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        """Emission scores (batch, time, tags) for a batch already on this model's device."""
+        words = batch.words
+        if self.training and self.config.word_dropout:
+            unknown = (torch.rand(words.shape, device=words.device) < self.config.word_dropout) & batch.mask
+            words = words.masked_fill(unknown, UNK_ID)
+        parts = [self.word_embedding(words)]
+        if self.char_encoder is not None:
+            assert batch.chars is not None and batch.char_lengths is not None and batch.form_index is not None
+            per_form = self.char_encoder(batch.chars, batch.char_lengths)  # (forms, 2 * char_hidden)
+            parts.append(per_form[batch.form_index])  # (batch, time, 2 * char_hidden)
+        if self.bigram_embedding is not None:
+            assert batch.bigrams is not None
+            parts.append(self.bigram_embedding(batch.bigrams).flatten(2))  # (batch, time, 2 * bigram_dim)
+        inputs = self.dropout(torch.cat(parts, dim=2))
+        packed = pack_padded_sequence(inputs, batch.lengths.cpu(), batch_first=True, enforce_sorted=False)
+        encoded, _ = self.encoder(packed)
+        encoded, _ = pad_packed_sequence(encoded, batch_first=True, total_length=words.size(1))
+        return self.emission(self.dropout(encoded))
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tags over the batch's sentences."""
+        assert batch.tags is not None
+        return -self.crf.log_likelihood(self.emissions(batch), batch.tags, batch.mask).mean()
+
+    def decode(self, batch: Batch) -> torch.Tensor:
+        """Best tag ids (batch, time), 0 on padding."""
+        return self.crf.decode(self.emissions(batch), batch.mask)[0]

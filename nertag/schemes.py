@@ -1,0 +1,196 @@
+"""Tag schemes as small rule tables: detection, span extraction, conversion, legal transitions.
+
+Every scheme is reduced to half-open token spans ``Span(start, end, label)`` and rebuilt from
+them, so converting between any two schemes is ``to_tags(spans(tags, src), length, dst)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Iterable, Sequence
+
+
+class Scheme(str, Enum):
+    BIO = "BIO"  # IOB2: every entity opens with B-
+    IOB1 = "IOB1"  # B- only where two same-type entities touch
+    BIOES = "BIOES"
+    BMES = "BMES"  # BIOES with M- for inside
+    BILOU = "BILOU"
+
+    @classmethod
+    def parse(cls, name: str) -> "Scheme":
+        try:
+            return cls(name.upper().replace("IOB2", "BIO"))
+        except ValueError:
+            known = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown tag scheme {name!r}; expected one of {known}") from None
+
+
+# What each scheme writes for: the first, inside and last token of a longer entity, and a
+# one-token entity.
+_WRITE_PREFIXES: dict[Scheme, tuple[str, str, str, str]] = {
+    Scheme.BIO: ("B", "I", "I", "B"),
+    Scheme.IOB1: ("I", "I", "I", "I"),  # the B- case is handled when writing
+    Scheme.BIOES: ("B", "I", "E", "S"),
+    Scheme.BMES: ("B", "M", "E", "S"),
+    Scheme.BILOU: ("B", "I", "L", "U"),
+}
+
+# Prefix letters mapped to their role: begin, inside, end, single.
+_ROLE = {"B": "B", "I": "I", "M": "I", "E": "E", "L": "E", "S": "S", "U": "S"}
+KNOWN_PREFIXES = frozenset(_ROLE)
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A half-open span ``[start, end)`` of tokens (or characters) with its label."""
+
+    start: int
+    end: int
+    label: str
+
+
+class TagError(ValueError):
+    """A tag string that no scheme can read."""
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """``"B-PER" -> ("B", "PER")``, ``"O" -> ("O", "")``; labels may contain hyphens."""
+    if tag == "O":
+        return "O", ""
+    prefix, sep, label = tag.partition("-")
+    if not sep or prefix not in KNOWN_PREFIXES or not label:
+        raise TagError(f"unknown tag {tag!r}: expected O or a prefix B, I, M, E, S, L, U and a label, like B-PER")
+    return prefix, label
+
+
+def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> Scheme:
+    """Guess the scheme of a corpus from the prefixes it uses.
+
+    E/S mean BIOES (BMES if inside is written M), L/U mean BILOU.  With only B/I/O, a corpus
+    where some entity opens with I- is IOB1, otherwise BIO.
+    """
+    prefixes: set[str] = set()
+    opens_with_inside = False
+    for tags in tag_sequences:
+        previous = "O"
+        for tag in tags:
+            prefix, label = split_tag(tag)
+            prefixes.add(prefix)
+            if prefix == "I" and (previous == "O" or split_tag(previous)[1] != label):
+                opens_with_inside = True
+            previous = tag
+    if prefixes & {"L", "U"}:
+        return Scheme.BILOU
+    if prefixes & {"E", "S", "M"}:
+        return Scheme.BMES if "M" in prefixes and "I" not in prefixes else Scheme.BIOES
+    return Scheme.IOB1 if opens_with_inside else Scheme.BIO
+
+
+def spans(tags: Sequence[str]) -> list[Span]:
+    """Extract entity spans from tags of any scheme, leniently.
+
+    The rules, one per role: B opens an entity; S is a whole entity; I/M continue an open entity of
+    the same label and otherwise open one (as conlleval does for an orphan I-); E closes the open
+    entity of its label, or is a one-token entity if none is open.
+    """
+    found: list[Span] = []
+    start, label = -1, ""
+
+    def close(end: int) -> None:
+        nonlocal start, label
+        if start >= 0:
+            found.append(Span(start, end, label))
+        start, label = -1, ""
+
+    for i, tag in enumerate(tags):
+        prefix, tag_label = split_tag(tag)
+        role = _ROLE.get(prefix, "O")
+        if role == "O":
+            close(i)
+        elif role == "B":
+            close(i)
+            start, label = i, tag_label
+        elif role == "S":
+            close(i)
+            found.append(Span(i, i + 1, tag_label))
+        elif role == "I":
+            if start < 0 or label != tag_label:
+                close(i)
+                start, label = i, tag_label
+        else:  # E
+            if start < 0 or label != tag_label:
+                close(i)
+                start, label = i, tag_label
+            close(i + 1)
+    close(len(tags))
+    return found
+
+
+def to_tags(entity_spans: Iterable[Span], length: int, scheme: Scheme) -> list[str]:
+    """Write spans over ``length`` tokens in ``scheme``; spans must not overlap."""
+    tags = ["O"] * length
+    first, inside, last, single = _WRITE_PREFIXES[scheme]
+    previous_end, previous_label = -1, ""
+    for span in sorted(entity_spans):
+        if span.start < previous_end or span.end > length or span.start >= span.end:
+            raise ValueError(f"span {span} overlaps another or lies outside {length} tokens")
+        if span.end - span.start == 1:
+            tags[span.start] = f"{single}-{span.label}"
+        else:
+            tags[span.start] = f"{first}-{span.label}"
+            for i in range(span.start + 1, span.end - 1):
+                tags[i] = f"{inside}-{span.label}"
+            tags[span.end - 1] = f"{last}-{span.label}"
+        if scheme is Scheme.IOB1 and span.start == previous_end and span.label == previous_label:
+            tags[span.start] = f"B-{span.label}"
+        previous_end, previous_label = span.end, span.label
+    return tags
+
+
+def convert(tags: Sequence[str], target: Scheme) -> list[str]:
+    """Convert one sentence's tags from any scheme to ``target``."""
+    return to_tags(spans(tags), len(tags), target)
+
+
+def tag_set(labels: Iterable[str], scheme: Scheme) -> list[str]:
+    """All tags of ``scheme`` over ``labels``, ``O`` first, in a stable order."""
+    if scheme not in (Scheme.BIO, Scheme.BIOES):
+        raise ValueError(f"models decode in BIO or BIOES, not {scheme.value}")
+    prefixes = "BI" if scheme is Scheme.BIO else "BIES"
+    return ["O"] + [f"{p}-{label}" for label in sorted(set(labels)) for p in prefixes]
+
+
+def allowed_transitions(tags: Sequence[str], scheme: Scheme) -> tuple[set[tuple[int, int]], set[int], set[int]]:
+    """Legal ``(from, to)`` tag-index pairs and the tags that may start and end a sentence.
+
+    Only BIO and BIOES are used for decoding, so only they have rules.
+    """
+    parsed = [split_tag(t) for t in tags]
+    pairs: set[tuple[int, int]] = set()
+    if scheme is Scheme.BIO:
+        # I-X only after B-X or I-X; everything else may follow anything.
+        for i, (_, from_label) in enumerate(parsed):
+            for j, (to_prefix, to_label) in enumerate(parsed):
+                if to_prefix != "I" or (parsed[i][0] in "BI" and from_label == to_label):
+                    pairs.add((i, j))
+        starts = {j for j, (p, _) in enumerate(parsed) if p != "I"}
+        ends = set(range(len(tags)))
+    elif scheme is Scheme.BIOES:
+        for i, (from_prefix, from_label) in enumerate(parsed):
+            open_entity = from_prefix in "BI"
+            for j, (to_prefix, to_label) in enumerate(parsed):
+                if open_entity:
+                    # An open entity must continue (I) or close (E) with its own label.
+                    legal = to_prefix in "IE" and to_label == from_label
+                else:
+                    # After O, E or S only a new entity (B, S) or O may come.
+                    legal = to_prefix in ("O", "B", "S")
+                if legal:
+                    pairs.add((i, j))
+        starts = {j for j, (p, _) in enumerate(parsed) if p in ("O", "B", "S")}
+        ends = {j for j, (p, _) in enumerate(parsed) if p in ("O", "E", "S")}
+    else:
+        raise ValueError(f"no transition rules for {scheme.value}; decode in BIO or BIOES")
+    return pairs, starts, ends

@@ -1,0 +1,86 @@
+"""Entity-level precision, recall and F1 through seqeval, always with the scheme made explicit.
+
+``conlleval`` mode reads every sequence as the CoNLL script does (an orphan ``I-`` opens an entity);
+``strict`` mode hands seqeval the file's own scheme, since seqeval silently falls back to lenient
+matching when none is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from seqeval import metrics
+from seqeval import scheme as seqeval_scheme
+
+from .schemes import Scheme, convert, detect_scheme
+
+_SEQEVAL_SCHEMES = {
+    Scheme.BIO: seqeval_scheme.IOB2,
+    Scheme.IOB1: seqeval_scheme.IOB1,
+    Scheme.BIOES: seqeval_scheme.IOBES,
+    Scheme.BMES: seqeval_scheme.IOBES,
+    Scheme.BILOU: seqeval_scheme.BILOU,
+}
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    support: int = 0
+
+    def to_json(self) -> dict[str, float | int]:
+        return {"precision": self.precision, "recall": self.recall, "f1": self.f1, "support": self.support}
+
+
+@dataclass(frozen=True)
+class Report:
+    micro: Scores
+    macro: Scores
+    per_type: dict[str, Scores] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "micro": self.micro.to_json(),
+            "macro": self.macro.to_json(),
+            "per_type": {label: s.to_json() for label, s in sorted(self.per_type.items())},
+        }
+
+
+def _strict_tags(tags: Sequence[Sequence[str]], scheme: Scheme) -> list[list[str]]:
+    # seqeval's IOBES knows I- for inside; BMES writes M-.
+    if scheme is Scheme.BMES:
+        return [[("I" + t[1:]) if t.startswith("M-") else t for t in s] for s in tags]
+    return [list(s) for s in tags]
+
+
+def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], mode: str = "conlleval") -> Report:
+    """Score predicted against gold tag sequences (sentence for sentence, token for token)."""
+    if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
+        raise ValueError("gold and predicted tags must have the same sentences and lengths")
+    if mode == "conlleval":
+        gold_tags = [convert(s, Scheme.BIO) for s in gold]
+        pred_tags = [convert(s, Scheme.BIO) for s in predicted]
+        options: dict[str, object] = {}
+    elif mode == "strict":
+        gold_scheme = detect_scheme(gold)
+        pred_scheme = detect_scheme(predicted)
+        if _SEQEVAL_SCHEMES[gold_scheme] is not _SEQEVAL_SCHEMES[pred_scheme]:
+            # Strict matching needs one scheme; re-write the prediction in the gold file's scheme.
+            predicted = [convert(s, gold_scheme) for s in predicted]
+        gold_tags, pred_tags = _strict_tags(gold, gold_scheme), _strict_tags(predicted, gold_scheme)
+        options = {"mode": "strict", "scheme": _SEQEVAL_SCHEMES[gold_scheme]}
+    else:
+        raise ValueError(f"mode must be 'conlleval' or 'strict', got {mode!r}")
+    table = metrics.classification_report(gold_tags, pred_tags, output_dict=True, zero_division=0, **options)
+
+    def scores(row: dict[str, float]) -> Scores:
+        return Scores(float(row["precision"]), float(row["recall"]), float(row["f1-score"]), int(row["support"]))
+
+    per_type = {k: scores(v) for k, v in table.items() if not k.endswith(" avg")}
+    if not per_type:  # nothing to find and nothing found
+        empty = Scores(0.0, 0.0, 0.0, 0)
+        return Report(empty, empty, {})
+    return Report(scores(table["micro avg"]), scores(table["macro avg"]), per_type)

@@ -1,0 +1,124 @@
+"""A model directory: ``config.json``, ``vocab.json`` and ``weights.safetensors``; nothing is unpickled.
+
+Saving writes a complete new directory beside the target and swaps it in with renames, so a crash
+leaves either the old model or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import FORMAT_VERSION, ModelConfig
+from .features import FeatureEncoder
+from .model import BiLstmCrf
+from .tagger import Tagger
+from .version import __version__
+
+CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "weights.safetensors"
+
+
+class ModelError(ValueError):
+    """A model directory that cannot be loaded, and why."""
+
+
+def save(tagger: Tagger, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``tagger`` to ``directory`` atomically; ``extra`` goes into config.json (e.g. training facts)."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        config = {
+            "format_version": FORMAT_VERSION,
+            "nertag_version": __version__,
+            "model": tagger.config.to_json(),
+            "labels": tagger.labels,
+            **(extra or {}),
+        }
+        (staging / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (staging / VOCAB).write_text(json.dumps(tagger.features.to_json(), ensure_ascii=False), encoding="utf-8")
+        weights = {k: v.detach().to("cpu").contiguous() for k, v in tagger.net.state_dict().items()}
+        save_file(weights, str(staging / WEIGHTS), metadata={"nertag_version": __version__})
+        for name in (CONFIG, VOCAB, WEIGHTS):
+            with open(staging / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        _swap_in(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def _swap_in(staging: Path, directory: Path) -> None:
+    if directory.exists():
+        retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+        os.replace(directory, retired)
+        os.replace(staging, directory)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, directory)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path.parent}: not a complete nertag model, {path.name} is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"{path}: not valid JSON ({error})") from None
+
+
+def load(directory: str | Path, device: str = "cpu") -> Tagger:
+    """Rebuild a :class:`Tagger` from a model directory, checking every file as it goes."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no such model directory")
+    meta = _read_json(directory / CONFIG)
+    if not isinstance(meta, dict) or "format_version" not in meta:
+        raise ModelError(f"{directory / CONFIG}: not a nertag model config (no format_version)")
+    found = meta.get("format_version")
+    if found != FORMAT_VERSION:
+        raise ModelError(
+            f"{directory}: model format {found} (saved by nertag {meta.get('nertag_version', '?')}) "
+            f"cannot be read by nertag {__version__}, which reads format {FORMAT_VERSION}"
+        )
+    try:
+        config = ModelConfig.from_json(meta["model"])
+        features = FeatureEncoder.from_json(config, _read_json(directory / VOCAB))
+    except ModelError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{directory}: inconsistent config.json or vocab.json ({error})") from None
+    net = BiLstmCrf(
+        config,
+        features.tags.items,
+        num_words=len(features.words),
+        num_chars=len(features.chars) if features.chars else 0,
+        num_bigrams=len(features.bigrams) if features.bigrams else 0,
+    )
+    weights_path = directory / WEIGHTS
+    if not weights_path.is_file():
+        raise ModelError(f"{directory}: not a complete nertag model, {WEIGHTS} is missing")
+    try:
+        weights = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise ModelError(f"{weights_path}: unreadable weights, truncated or corrupted ({error})") from None
+    expected = net.state_dict()
+    problems = sorted(set(expected) ^ set(weights)) + [
+        k for k in expected if k in weights and weights[k].shape != expected[k].shape
+    ]
+    if problems:
+        raise ModelError(f"{weights_path}: weights do not match config.json and vocab.json ({', '.join(problems[:3])})")
+    if not all(bool(torch.isfinite(w).all()) for w in weights.values()):
+        raise ModelError(f"{weights_path}: weights hold NaN or infinite values")
+    net.load_state_dict(weights)
+    net.eval()
+    return Tagger(config, features, net, device)

@@ -1,0 +1,158 @@
+"""The jobs behind the CLI as plain typed functions: train from files, tag text, score files.
+
+They raise :class:`~nertag.conll.InputError` or :class:`~nertag.serialize.ModelError` for bad input
+and never print; the CLI turns those into one-line messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Iterator, Sequence, TextIO
+
+from .config import ModelConfig, TrainConfig
+from .conll import InputError, Sentence, corpus_scheme, read_conll
+from .scoring import Report, score
+from .serialize import save
+from .tagger import Tagger
+from .train import EpochLog, train
+
+
+def train_from_files(
+    train_path: str,
+    dev_path: str,
+    out_dir: str,
+    config: ModelConfig,
+    settings: TrainConfig,
+    tag_column: int = -1,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    progress: bool = False,
+) -> tuple[Tagger, list[EpochLog]]:
+    """Read both corpora, train, and save the best epoch's model to ``out_dir``."""
+    train_sentences = read_conll(train_path, tag_column)
+    dev_sentences = read_conll(dev_path, tag_column)
+    _check_labels(train_sentences, dev_sentences, dev_path)
+    tagger, history = train(train_sentences, dev_sentences, config, settings, on_epoch, progress)
+    best = max(history, key=lambda e: e.f1)
+    save(
+        tagger,
+        out_dir,
+        extra={
+            "training": {
+                "train": os.path.basename(train_path),
+                "dev": os.path.basename(dev_path),
+                "corpus_scheme": corpus_scheme(train_sentences).value,
+                "best_epoch": best.epoch,
+                "epochs_run": len(history),
+                "dev_f1": round(best.f1, 6),
+                "settings": asdict(settings),
+            }
+        },
+    )
+    return tagger, history
+
+
+def _check_labels(train_sentences: Sequence[Sentence], other: Sequence[Sentence], source: str) -> None:
+    known = {t[2:] for s in train_sentences for t in s.tags if t != "O"}
+    for sentence in other:
+        for offset, tag in enumerate(sentence.tags):
+            if tag != "O" and tag[2:] not in known:
+                raise InputError(source, sentence.line + offset, f"label {tag[2:]!r} does not occur in the training file")
+
+
+def read_lines(data: str) -> list[str]:
+    """Split text into lines on LF only, dropping each line's CR and the final newline's empty tail."""
+    lines = data.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def tag_lines(tagger: Tagger, lines: Sequence[str], out: TextIO, output_format: str) -> None:
+    """Tag each line as one document and write one record per line."""
+    for start in range(0, len(lines), 2000):  # bounded memory for long inputs
+        chunk = lines[start : start + 2000]
+        for line, entities in zip(chunk, tagger.tag_many(chunk)):
+            if output_format == "jsonl":
+                record = {"text": line, "entities": [e.to_json() for e in entities]}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                _write_token_tags(tagger, line, entities, out)
+
+
+def _write_token_tags(tagger: Tagger, line: str, entities: Sequence, out: TextIO) -> None:
+    tags: dict[int, str] = {}
+    for entity in entities:
+        tags[entity.start] = f"B-{entity.label}"
+        for position in range(entity.start + 1, entity.end):
+            tags[position] = f"I-{entity.label}"
+    for sentence in tagger.tokenize(line):
+        for start, end in sentence:
+            out.write(f"{line[start:end]} {tags.get(start, 'O')}\n")
+    out.write("\n")
+
+
+def tag_conll(tagger: Tagger, sentences: Sequence[Sentence], out: TextIO, output_format: str) -> None:
+    """Tag pre-tokenized sentences."""
+    predicted = tagger.predict([s.tokens for s in sentences])
+    for sentence, tags in zip(sentences, predicted):
+        if output_format == "jsonl":
+            out.write(json.dumps({"tokens": list(sentence.tokens), "tags": tags}, ensure_ascii=False) + "\n")
+        else:
+            for token, tag in zip(sentence.tokens, tags):
+                out.write(f"{token} {tag}\n")
+            out.write("\n")
+
+
+def aligned(gold: Sequence[Sentence], predicted: Sequence[Sentence], gold_path: str, pred_path: str) -> None:
+    """Refuse files that do not hold the same sentences and tokens, naming where they part."""
+    for number, (g, p) in enumerate(zip(gold, predicted), start=1):
+        if len(g.tokens) != len(p.tokens):
+            raise InputError(
+                pred_path, p.line,
+                f"sentence {number} has {len(p.tokens)} tokens but {gold_path}:{g.line} has {len(g.tokens)}",
+            )
+        for offset, (a, b) in enumerate(zip(g.tokens, p.tokens)):
+            if a != b:
+                raise InputError(pred_path, p.line + offset, f"token {b!r} differs from {gold_path}:{g.line + offset} {a!r}")
+    if len(gold) != len(predicted):
+        raise InputError(pred_path, None, f"{len(predicted)} sentences, but {gold_path} has {len(gold)}")
+
+
+def score_files(gold_path: str, pred_path: str | None, tagger: Tagger | None, mode: str, tag_column: int = -1) -> Report:
+    """Score a prediction file, or the model's own tagging of the gold tokens, against gold."""
+    gold = read_conll(gold_path, tag_column)
+    if tagger is not None:
+        unknown = {t[2:] for s in gold for t in s.tags if t != "O"} - set(tagger.labels)
+        if unknown:
+            raise InputError(gold_path, None, f"labels the model does not know: {', '.join(sorted(unknown))}")
+        predicted_tags = tagger.predict([s.tokens for s in gold])
+    else:
+        assert pred_path is not None
+        predicted = read_conll(pred_path, tag_column)
+        aligned(gold, predicted, gold_path, pred_path)
+        predicted_tags = [list(s.tags) for s in predicted]
+    return score([list(s.tags) for s in gold], predicted_tags, mode)
+
+
+@contextmanager
+def atomic_output(path: str | None, stdout: TextIO) -> Iterator[TextIO]:
+    """Write to ``path`` through a temporary file renamed on success, so no partial file is left."""
+    if path is None or path == "-":
+        yield stdout
+        return
+    target = Path(path)
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", newline="\n", dir=target.parent or ".", prefix=f".{target.name}.", delete=False
+    )
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, target)
+    except BaseException:
+        os.unlink(handle.name)
+        raise
