@@ -67,8 +67,13 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], mod
     elif mode == "strict":
         gold_scheme = detect_scheme(gold)
         pred_scheme = detect_scheme(predicted)
-        if _SEQEVAL_SCHEMES[gold_scheme] is not _SEQEVAL_SCHEMES[pred_scheme]:
-            # Strict matching needs one scheme; re-write the prediction in the gold file's scheme.
+        same_letters = {gold_scheme, pred_scheme} <= {Scheme.BIO, Scheme.IOB1} or (
+            _SEQEVAL_SCHEMES[gold_scheme] is _SEQEVAL_SCHEMES[pred_scheme]
+        )
+        if not same_letters:
+            # Strict matching needs one scheme; re-write a prediction made with other prefix letters
+            # (BIO against BMES gold, say) in the gold file's scheme.  An ill-formed BIO prediction
+            # (orphan I-) is left as it is, so strict mode can count it wrong.
             predicted = [convert(s, gold_scheme) for s in predicted]
         gold_tags, pred_tags = _strict_tags(gold, gold_scheme), _strict_tags(predicted, gold_scheme)
         options = {"mode": "strict", "scheme": _SEQEVAL_SCHEMES[gold_scheme]}

@@ -1,0 +1,106 @@
+"""The CLI through click's CliRunner: train, tag, score, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_train_tag_score(runner: CliRunner, en_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model"
+    result = runner.invoke(
+        main,
+        ["train", "--train", str(en_path), "--dev", str(en_path), "--out", str(out), "--epochs", "2",
+         "--word-dim", "8", "--char-dim", "4", "--hidden-size", "8", "--device", "cpu"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "epoch   1" in result.stderr and "saved" in result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["training"]["corpus_scheme"] == "BIO" and config["model"]["token_unit"] == "word"
+
+    text = "EU rejects German call.\nPeter Blackburn\n"
+    tagged = runner.invoke(main, ["tag", "--model", str(out)], input=text)
+    assert tagged.exit_code == 0, tagged.output
+    records = [json.loads(line) for line in tagged.stdout.splitlines()]
+    assert [r["text"] for r in records] == ["EU rejects German call.", "Peter Blackburn"]
+    for record in records:
+        for entity in record["entities"]:
+            assert record["text"][entity["start"] : entity["end"]] == entity["text"]
+
+    conll = runner.invoke(main, ["tag", "--model", str(out), "--format", "conll"], input="EU rejects\n")
+    assert conll.exit_code == 0
+    assert [line.split()[0] for line in conll.stdout.splitlines() if line] == ["EU", "rejects"]
+
+    scored = runner.invoke(main, ["score", str(en_path), "--model", str(out), "--json"])
+    assert scored.exit_code == 0, scored.output
+    report = json.loads(scored.stdout)
+    assert set(report["micro"]) >= {"precision", "recall", "f1"} and "per_type" in report
+
+
+def test_tag_files_and_output_file(runner: CliRunner, en_model_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("John Smith visited New York.\r\n\r\nReuters\r\n", encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    result = runner.invoke(main, ["tag", str(source), "--model", str(en_model_dir), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    texts = [json.loads(line)["text"] for line in target.read_text(encoding="utf-8").splitlines()]
+    assert texts == ["John Smith visited New York.", "", "Reuters"]
+
+
+def test_tag_pretokenized_conll(runner: CliRunner, en_model_dir: Path, en_path: Path) -> None:
+    result = runner.invoke(main, ["tag", str(en_path), "--input-format", "conll", "--format", "conll", "--model", str(en_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert len([line for line in result.stdout.splitlines() if line]) == 35
+
+
+def test_score_two_files(runner: CliRunner, en_path: Path, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["score", str(en_path), str(en_path)])
+    assert result.exit_code == 0
+    assert "micro avg" in result.stdout and "100.00" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("pred_text", "message"),
+    [
+        ("EU B-ORG\n", "sentence 1 has 1 tokens but"),
+        ("XX B-ORG\nrejects O\n", "token 'XX' differs from"),
+    ],
+)
+def test_misaligned_prediction_is_one_line_error(runner: CliRunner, tmp_path: Path, pred_text: str, message: str) -> None:
+    gold = tmp_path / "gold.txt"
+    gold.write_text("EU B-ORG\nrejects O\n")
+    pred = tmp_path / "pred.txt"
+    pred.write_text(pred_text)
+    result = runner.invoke(main, ["score", str(gold), str(pred)])
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_inputs_exit_nonzero_with_one_line(runner: CliRunner, tmp_path: Path, en_model_dir: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("EU B-ORG\nrejects\n")
+    result = runner.invoke(main, ["train", "--train", str(bad), "--dev", str(bad), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"nertag: error: {bad}:2: expected a token and a tag, got 1 column"
+    assert not (tmp_path / "m").exists()
+
+    missing = runner.invoke(main, ["tag", "--model", str(tmp_path / "nowhere")], input="text\n")
+    assert missing.exit_code == 1 and "no such model directory" in missing.stderr
+
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("caf\xe9\n".encode("latin-1"))
+    target = tmp_path / "out.jsonl"
+    result = runner.invoke(main, ["tag", str(latin1), "--model", str(en_model_dir), "-o", str(target)])
+    assert result.exit_code == 1 and "not UTF-8" in result.stderr
+    assert not target.exists()

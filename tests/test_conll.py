@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nertag.conll import InputError, corpus_scheme, read_conll, to_dataset
+from nertag.schemes import Scheme
+
+
+def write(tmp_path: Path, data: bytes | str, name: str = "train.txt") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "scheme"),
+    [
+        ("a B-X\nb I-X\nc O\n", Scheme.BIO),
+        ("a I-X\nb B-X\nc O\n", Scheme.IOB1),
+        ("a B-X\nb I-X\nc E-X\nd S-Y\n", Scheme.BIOES),
+        ("a B-X\nb M-X\nc E-X\nd S-Y\n", Scheme.BMES),
+        ("a B-X\nb I-X\nc L-X\nd U-Y\n", Scheme.BILOU),
+    ],
+)
+def test_reads_and_detects_every_scheme(tmp_path: Path, text: str, scheme: Scheme) -> None:
+    sentences = read_conll(write(tmp_path, text))
+    assert sentences[0].tokens == ("a", "b", "c") + (("d",) if len(sentences[0].tokens) == 4 else ())
+    assert corpus_scheme(sentences) is scheme
+
+
+def test_bom_crlf_tabs_docstart_and_columns(tmp_path: Path) -> None:
+    data = "\ufeff-DOCSTART- -X- O\r\n\r\nEU\tNNP B-ORG\r\nrejects VBZ O\r\n\r\n\r\nPeter NNP B-PER\r\n".encode("utf-8")
+    sentences = read_conll(write(tmp_path, data))
+    assert [s.tokens for s in sentences] == [("EU", "rejects"), ("Peter",)]
+    assert [s.tags for s in sentences] == [("B-ORG", "O"), ("B-PER",)]
+    assert [s.line for s in sentences] == [3, 7]
+
+
+def test_tag_column_option(tmp_path: Path) -> None:
+    path = write(tmp_path, "EU B-ORG NNP\nsays O VBZ\n")
+    assert read_conll(path, tag_column=1)[0].tags == ("B-ORG", "O")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("EU B-ORG\nrejects\n", r"train.txt:2: expected a token and a tag, got 1 column"),
+        ("EU B-ORG\nrejects X-ORG\n", r"train.txt:2: unknown tag 'X-ORG'"),
+        ("", r"train.txt: no sentences"),
+        ("\n\n  \n", r"train.txt: no sentences"),
+        (b"EU B-ORG\n\xff\xfe O\n", r"train.txt:2: not UTF-8 text \(byte 0xff at offset 9\)"),
+    ],
+)
+def test_malformed_files_are_refused_with_file_and_line(tmp_path: Path, data: str | bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        read_conll(write(tmp_path, data))
+
+
+def test_missing_tag_column_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"train.txt:1: no tag column 5"):
+        read_conll(write(tmp_path, "EU B-ORG\n"), tag_column=5)
+    with pytest.raises(InputError, match="no such file"):
+        read_conll(tmp_path / "absent.txt")
+
+
+def test_untagged_input_is_allowed_when_asked(tmp_path: Path) -> None:
+    sentences = read_conll(write(tmp_path, "EU\nrejects\n\nPeter\n"), require_tags=False)
+    assert [s.tokens for s in sentences] == [("EU", "rejects"), ("Peter",)]
+
+
+def test_dataset_view(zh_path: Path) -> None:
+    dataset = to_dataset(read_conll(zh_path))
+    assert dataset.column_names == ["tokens", "tags"]
+    assert len(dataset) == 8
+    assert dataset[0]["tokens"][:2] == ["张", "三"]
+    assert dataset[0]["tags"][:2] == ["B-NAME", "E-NAME"]

@@ -1,0 +1,90 @@
+"""Train -> save -> load -> tag gives identical output; batched equals one at a time; seeds repeat."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from nertag import load, tag
+from nertag.config import TrainConfig
+from nertag.conll import read_conll
+from nertag.serialize import CONFIG, save
+from nertag.train import train
+
+from .conftest import tiny_config
+
+
+def test_memorises_fixture_and_round_trips(zh_model_dir: Path, zh_path: Path) -> None:
+    sentences = read_conll(zh_path)
+    tagger = load(zh_model_dir)
+    predicted = tagger.predict([s.tokens for s in sentences])
+    from nertag.schemes import Scheme, convert
+
+    gold = [convert(s.tags, Scheme.BIO) for s in sentences]
+    correct = sum(p == g for p, g in zip(predicted, gold))
+    assert correct >= 6, f"only {correct}/8 fixture sentences memorised"
+    resaved = save(tagger, zh_model_dir.parent / "resaved")
+    assert load(resaved).predict([s.tokens for s in sentences]) == predicted
+
+
+def test_saved_model_is_json_and_safetensors(zh_model_dir: Path) -> None:
+    assert sorted(p.name for p in zh_model_dir.iterdir()) == ["config.json", "vocab.json", "weights.safetensors"]
+    config = json.loads((zh_model_dir / CONFIG).read_text(encoding="utf-8"))
+    assert config["model"]["token_unit"] == "char"
+    assert config["labels"] == ["CONT", "EDU", "LOC", "NAME", "ORG", "RACE", "TITLE"]
+
+
+def test_batched_equals_one_at_a_time(en_model_dir: Path, en_path: Path) -> None:
+    tagger = load(en_model_dir)
+    token_lists = [s.tokens for s in read_conll(en_path)] + [("Peter",), ("German", "lamb", "from", "EU")]
+    together = tagger.predict(token_lists)
+    alone = [tagger.predict([tokens])[0] for tokens in token_lists]
+    assert together == alone
+    texts = ["John Smith visited New York.", "", "EU rejects German call . Peter Blackburn"]
+    assert tagger.tag(texts) == [tagger.tag(t) for t in texts]
+
+
+def test_tag_gives_offsets_into_the_input(zh_model_dir: Path) -> None:
+    text = "  张三出生于北京市。\t李四毕业于清华大学，任工程师。"
+    entities = tag(text, model=zh_model_dir)
+    assert entities, "the memorised names should be found"
+    for entity in entities:
+        assert text[entity.start : entity.end] == entity.text
+    assert ("张三", "NAME") in {(e.text, e.label) for e in entities}
+    assert tag([text, text], model=zh_model_dir) == [entities, entities]
+
+
+def test_same_seed_same_model(en_path: Path) -> None:
+    sentences = read_conll(en_path)
+    settings = TrainConfig(epochs=3, patience=3, seed=7)
+    first, _ = train(sentences, sentences, tiny_config(sentences), settings)
+    second, _ = train(sentences, sentences, tiny_config(sentences), settings)
+    a, b = first.net.state_dict(), second.net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_models_load_only_through_safe_formats(zh_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from nertag.serialize import ModelError
+
+    broken = tmp_path / "broken"
+    shutil.copytree(zh_model_dir, broken)
+    data = (broken / "weights.safetensors").read_bytes()
+    (broken / "weights.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelError, match="truncated or corrupted"):
+        load(broken)
+    (broken / "weights.safetensors").unlink()
+    with pytest.raises(ModelError, match="weights.safetensors is missing"):
+        load(broken)
+    with pytest.raises(ModelError, match="no such model directory"):
+        load(tmp_path / "nowhere")
+    config = json.loads((zh_model_dir / CONFIG).read_text(encoding="utf-8"))
+    config["format_version"] = 99
+    shutil.copytree(zh_model_dir, tmp_path / "future")
+    (tmp_path / "future" / CONFIG).write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelError, match="model format 99"):
+        load(tmp_path / "future")
