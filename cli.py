@@ -65,6 +65,7 @@ def _load_tagger(model: str, device: str):
 @click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
 @click.option("--lr", default=TrainConfig.lr, show_default=True, help="Adam learning rate.")
+@click.option("--lr-decay", default=TrainConfig.lr_decay, show_default=True, help="Learning rate of epoch e is lr / (1 + decay * (e - 1)).")
 @click.option("--seed", default=TrainConfig.seed, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
@@ -78,6 +79,7 @@ def _load_tagger(model: str, device: str):
 @click.option("--word-dim", type=int, default=None)
 @click.option("--char-dim", type=int, default=None, help="Character embedding size; 0 turns the char encoder off.")
 @click.option("--bigram-dim", type=int, default=None, help="Character bigram embedding size; 0 turns bigrams off.")
+@click.option("--segment-dim", type=int, default=None, help="Embedding size of jieba words holding each character; 0 turns them off.")
 @click.option("--min-word-count", type=int, default=None, help="Rarer training tokens become <unk>.")
 @click.option("--min-bigram-count", type=int, default=None)
 @friendly_errors
@@ -87,7 +89,7 @@ def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) 
     from nertag.workflows import train_from_files
 
     settings = TrainConfig(
-        epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], seed=options["seed"],
+        epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"], seed=options["seed"],
         patience=options["patience"], device=options["device"] or _default_device(), threads=options["threads"],
     )
     sentences = read_conll(train_path, options["tag_column"])
@@ -95,6 +97,7 @@ def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) 
         sentences, token_unit=options["unit"], scheme=options["scheme"], cell=options["cell"],
         hidden_size=options["hidden_size"], layers=options["layers"], dropout=options["dropout"],
         word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
+        segment_dim=options["segment_dim"],
         min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
     )
 

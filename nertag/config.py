@@ -22,6 +22,9 @@ class ModelConfig:
     char_dim: int = 30  # 0 turns the character encoder off
     char_hidden: int = 50  # per direction
     bigram_dim: int = 0  # character bigram embeddings (char-unit models); 0 turns them off
+    segment_dim: int = 0  # embedding of the jieba word holding each character (char-unit models)
+    segment_position_dim: int = 10  # and of the character's place in it: B, M, E or S
+    min_segment_count: int = 2
     min_word_count: int = 1  # rarer training tokens map to <unk>, keeping models small
     min_bigram_count: int = 1
     hidden_size: int = 200  # of the sentence encoder, per direction
@@ -61,6 +64,7 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 16
     lr: float = 2e-3
+    lr_decay: float = 0.05  # learning rate of epoch e is lr / (1 + lr_decay * (e - 1)), as NCRF++ does
     seed: int = 1
     patience: int = 8  # epochs without a better dev F1 before stopping
     clip: float = 5.0

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import torch
 
 from .config import ModelConfig
+from .segment import segment
 from .vocab import Vocab
 
 _DIGIT = re.compile(r"\d")
@@ -37,6 +38,7 @@ class Batch:
     char_lengths: torch.Tensor | None = None  # (U,)
     form_index: torch.Tensor | None = None  # (B, T) row of each token in ``chars``
     bigrams: torch.Tensor | None = None  # (B, T, 2) ids of the left and right character bigram
+    segments: torch.Tensor | None = None  # (B, T, 2) id of the segmenter's word and place in it (1-4)
     tags: torch.Tensor | None = None  # (B, T) gold tag ids, 0 on padding
 
     def to(self, device: torch.device | str) -> "Batch":
@@ -55,11 +57,12 @@ class EncodedCorpus:
         form_chars: torch.Tensor | None,
         form_char_lengths: torch.Tensor | None,
         bigrams: torch.Tensor | None,
+        segments: torch.Tensor | None,
         tags: torch.Tensor | None,
     ) -> None:
         self.lengths = lengths
         self.offsets = torch.cumsum(lengths, 0) - lengths
-        self.words, self.forms, self.bigrams, self.tags = words, forms, bigrams, tags
+        self.words, self.forms, self.bigrams, self.segments, self.tags = words, forms, bigrams, segments, tags
         self.form_chars, self.form_char_lengths = form_chars, form_char_lengths
 
     def __len__(self) -> int:
@@ -83,6 +86,8 @@ class EncodedCorpus:
             batch.form_index = form_index
         if self.bigrams is not None:
             batch.bigrams = self.bigrams[positions].masked_fill(~mask[..., None], 0)
+        if self.segments is not None:
+            batch.segments = self.segments[positions].masked_fill(~mask[..., None], 0)
         if self.tags is not None:
             batch.tags = self.tags[positions].masked_fill(~mask, 0)
         return batch
@@ -91,8 +96,17 @@ class EncodedCorpus:
 class FeatureEncoder:
     """Vocabularies plus the rules that map tokens to ids; saved as ``vocab.json``."""
 
-    def __init__(self, config: ModelConfig, words: Vocab, chars: Vocab | None, bigrams: Vocab | None, tags: Vocab):
+    def __init__(
+        self,
+        config: ModelConfig,
+        words: Vocab,
+        chars: Vocab | None,
+        bigrams: Vocab | None,
+        tags: Vocab,
+        segments: Vocab | None = None,
+    ) -> None:
         self.config, self.words, self.chars, self.bigrams, self.tags = config, words, chars, bigrams, tags
+        self.segments = segments
         self._word_cache: dict[str, int] = {}
 
     @classmethod
@@ -101,6 +115,7 @@ class FeatureEncoder:
         word_counts: Counter[str] = Counter()
         char_counts: Counter[str] = Counter()
         bigram_counts: Counter[str] = Counter()
+        segment_counts: Counter[str] = Counter()
         encoder = cls(config, Vocab([]), None, None, Vocab(tags, specials=False))
         for tokens in sentences:
             forms = [feature_form(t) for t in tokens]
@@ -110,9 +125,15 @@ class FeatureEncoder:
                     char_counts.update(form)
             if config.bigram_dim:
                 bigram_counts.update(encoder.bigram_keys(forms))
+            if config.segment_dim:
+                segment_counts.update(word for word, _ in segment(forms))
         encoder.words = Vocab.build(word_counts, config.min_word_count)
         encoder.chars = Vocab.build(char_counts) if config.char_dim else None
         encoder.bigrams = Vocab.build(bigram_counts, config.min_bigram_count) if config.bigram_dim else None
+        if config.segment_dim:
+            encoder.segments = Vocab.build(
+                Counter({encoder.word_key(w): n for w, n in segment_counts.items()}), config.min_segment_count
+            )
         return encoder
 
     def word_key(self, form: str) -> str:
@@ -161,18 +182,38 @@ class FeatureEncoder:
                 ids.extend([left, right] for left, right in zip(keys, keys[1:]))
                 start += len(sentence)
             bigrams = torch.tensor(ids, dtype=torch.long)
+        segments = None
+        if self.segments is not None:
+            pairs: list[tuple[int, int]] = []
+            start = 0
+            for sentence in sentences:
+                for word, place in segment(flat_forms[start : start + len(sentence)]):
+                    pairs.append((self.segments.id(self.word_key(word)), place))
+                start += len(sentence)
+            segments = torch.tensor(pairs, dtype=torch.long)
         tag_ids = None
         if tags is not None:
             tag_ids = torch.tensor([self.tags.id(t) for s in tags for t in s], dtype=torch.long)
         return EncodedCorpus(
-            lengths, torch.tensor(word_ids, dtype=torch.long), forms, form_chars, form_char_lengths, bigrams, tag_ids
+            lengths, torch.tensor(word_ids, dtype=torch.long), forms, form_chars, form_char_lengths, bigrams,
+            segments, tag_ids,
         )
+
+    def table_sizes(self) -> dict[str, int]:
+        """Embedding table sizes for :class:`~nertag.model.BiLstmCrf`."""
+        return {
+            "num_words": len(self.words),
+            "num_chars": len(self.chars) if self.chars else 0,
+            "num_bigrams": len(self.bigrams) if self.bigrams else 0,
+            "num_segments": len(self.segments) if self.segments else 0,
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
             "words": self.words.to_json(),
             "chars": self.chars.to_json() if self.chars else None,
             "bigrams": self.bigrams.to_json() if self.bigrams else None,
+            "segments": self.segments.to_json() if self.segments else None,
             "tags": self.tags.to_json(),
         }
 
@@ -184,4 +225,5 @@ class FeatureEncoder:
             Vocab.from_json(data["chars"]) if data.get("chars") else None,
             Vocab.from_json(data["bigrams"]) if data.get("bigrams") else None,
             Vocab.from_json(data["tags"], specials=False),
+            Vocab.from_json(data["segments"]) if data.get("segments") else None,
         )

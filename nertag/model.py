@@ -45,10 +45,16 @@ class CharEncoder(nn.Module):
 
 
 class BiLstmCrf(nn.Module):
-    """Lample et al. (2016): token embedding (+ character BiLSTM, + bigrams) -> BiLSTM -> linear -> CRF."""
+    """Lample et al. (2016): token embedding (+ char BiLSTM, + bigrams, + segmenter words) -> BiLSTM -> CRF."""
 
     def __init__(
-        self, config: ModelConfig, tags: Sequence[str], num_words: int, num_chars: int = 0, num_bigrams: int = 0
+        self,
+        config: ModelConfig,
+        tags: Sequence[str],
+        num_words: int,
+        num_chars: int = 0,
+        num_bigrams: int = 0,
+        num_segments: int = 0,
     ) -> None:
         super().__init__()
         self.config = config
@@ -63,6 +69,12 @@ class BiLstmCrf(nn.Module):
         if config.bigram_dim:
             self.bigram_embedding = nn.Embedding(num_bigrams, config.bigram_dim, padding_idx=0)
             size += 2 * config.bigram_dim
+        self.segment_embedding: nn.Embedding | None = None
+        self.segment_position_embedding: nn.Embedding | None = None
+        if config.segment_dim:
+            self.segment_embedding = nn.Embedding(num_segments, config.segment_dim, padding_idx=0)
+            self.segment_position_embedding = nn.Embedding(5, config.segment_position_dim, padding_idx=0)
+            size += config.segment_dim + config.segment_position_dim
         self.dropout = nn.Dropout(config.dropout)
         self.encoder = _rnn(config.cell, size, config.hidden_size, config.layers, config.dropout)
         self.emission = nn.Linear(2 * config.hidden_size, self.num_tags)
@@ -82,6 +94,10 @@ class BiLstmCrf(nn.Module):
         if self.bigram_embedding is not None:
             assert batch.bigrams is not None
             parts.append(self.bigram_embedding(batch.bigrams).flatten(2))  # (batch, time, 2 * bigram_dim)
+        if self.segment_embedding is not None and self.segment_position_embedding is not None:
+            assert batch.segments is not None
+            parts.append(self.segment_embedding(batch.segments[..., 0]))  # (batch, time, segment_dim)
+            parts.append(self.segment_position_embedding(batch.segments[..., 1]))
         inputs = self.dropout(torch.cat(parts, dim=2))
         packed = pack_padded_sequence(inputs, batch.lengths.cpu(), batch_first=True, enforce_sorted=False)
         encoded, _ = self.encoder(packed)

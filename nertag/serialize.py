@@ -100,9 +100,7 @@ def load(directory: str | Path, device: str = "cpu") -> Tagger:
     net = BiLstmCrf(
         config,
         features.tags.items,
-        num_words=len(features.words),
-        num_chars=len(features.chars) if features.chars else 0,
-        num_bigrams=len(features.bigrams) if features.bigrams else 0,
+        **features.table_sizes(),
     )
     weights_path = directory / WEIGHTS
     if not weights_path.is_file():

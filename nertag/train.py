@@ -46,7 +46,7 @@ def default_config(sentences: Sequence[Sentence], token_unit: str | None = None,
     """
     unit = token_unit or ("char" if is_character_corpus(sentences) else "word")
     if unit == "char":
-        base = ModelConfig(token_unit="char", char_dim=0, bigram_dim=50)
+        base = ModelConfig(token_unit="char", char_dim=0, bigram_dim=50, segment_dim=50)
     else:
         base = ModelConfig(token_unit="word")
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
@@ -90,9 +90,7 @@ def train(
     net = BiLstmCrf(
         config,
         tags,
-        num_words=len(features.words),
-        num_chars=len(features.chars) if features.chars else 0,
-        num_bigrams=len(features.bigrams) if features.bigrams else 0,
+        **features.table_sizes(),
     )
     tagger = Tagger(config, features, net, settings.device)
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.lr)
@@ -103,6 +101,8 @@ def train(
     history: list[EpochLog] = []
     best_f1, best_state, stale = -1.0, None, 0
     for epoch in range(1, settings.epochs + 1):
+        for group in optimizer.param_groups:
+            group["lr"] = settings.lr / (1 + settings.lr_decay * (epoch - 1))
         started = time.perf_counter()
         loss = _train_epoch(net, corpus, optimizer, settings, generator, progress, epoch)
         report = score(dev_gold, tagger.predict(dev_tokens)).micro

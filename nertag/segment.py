@@ -1,0 +1,52 @@
+"""Word segmentation for character-unit text, through jieba, as per-token (word, place) features."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Sequence
+
+import jieba
+
+# Places of a token in its word; 0 is padding.
+BEGIN, MIDDLE, END, SINGLE = 1, 2, 3, 4
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> jieba.Tokenizer:
+    jieba.setLogLevel(logging.WARNING)  # its dictionary loader otherwise logs to stderr
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def segment(tokens: Sequence[str]) -> list[tuple[str, int]]:
+    """For each token, the segmenter's word that holds its first character and its place in that word.
+
+    Tokens are joined into one string for the segmenter, so a multi-character token may straddle
+    words; it then belongs to the word of its first character.
+    """
+    owner: list[int] = []  # token index of every character of the joined text
+    starts: list[int] = []  # character offset of every token
+    for index, token in enumerate(tokens):
+        starts.append(len(owner))
+        owner.extend([index] * len(token))
+    word_of: list[tuple[str, int, int]] = []  # (word, first token, last token) for every character
+    position = 0
+    for word in _segmenter().cut("".join(tokens), HMM=True):
+        span = (word, owner[position], owner[position + len(word) - 1])
+        word_of.extend([span] * len(word))
+        position += len(word)
+    result: list[tuple[str, int]] = []
+    for index, start in enumerate(starts):
+        word, first, last = word_of[start]
+        if first == last:
+            place = SINGLE
+        elif index == first:
+            place = BEGIN
+        elif index == last:
+            place = END
+        else:
+            place = MIDDLE
+        result.append((word, place))
+    return result
