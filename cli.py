@@ -66,6 +66,7 @@ def _load_tagger(model: str, device: str):
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
 @click.option("--lr", default=TrainConfig.lr, show_default=True, help="Adam learning rate.")
 @click.option("--lr-decay", default=TrainConfig.lr_decay, show_default=True, help="Learning rate of epoch e is lr / (1 + decay * (e - 1)).")
+@click.option("--ema-decay", default=TrainConfig.ema_decay, show_default=True, help="Weight averaging for evaluation and saving; 0 turns it off.")
 @click.option("--seed", default=TrainConfig.seed, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
@@ -89,7 +90,7 @@ def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) 
     from nertag.workflows import train_from_files
 
     settings = TrainConfig(
-        epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"], seed=options["seed"],
+        epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"], ema_decay=options["ema_decay"], seed=options["seed"],
         patience=options["patience"], device=options["device"] or _default_device(), threads=options["threads"],
     )
     sentences = read_conll(train_path, options["tag_column"])

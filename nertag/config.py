@@ -66,6 +66,7 @@ class TrainConfig:
     lr: float = 2e-3
     lr_decay: float = 0.05  # learning rate of epoch e is lr / (1 + lr_decay * (e - 1)), as NCRF++ does
     seed: int = 1
+    ema_decay: float = 0.996  # weights are averaged over roughly the last 1 / (1 - decay) steps
     patience: int = 8  # epochs without a better dev F1 before stopping
     clip: float = 5.0
     device: str = "cpu"

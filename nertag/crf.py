@@ -88,11 +88,15 @@ class CRF(nn.Module):
     def _forward_scores(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
         """alpha[t][b, j]: log-sum of all paths of sentence b ending in tag j at step t."""
         transitions, start, _ = self._scores()
-        alpha = start + emissions[:, 0]  # (batch, tags)
+        # unbind once: its backward is one stack, where per-step indexing would allocate a full
+        # zero gradient of the emissions at every step.
+        steps = emissions.unbind(1)
+        live = mask.unsqueeze(2).unbind(1)
+        alpha = start + steps[0]  # (batch, tags)
         alphas = [alpha]
-        for t in range(1, emissions.size(1)):
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
-            alpha = torch.where(mask[:, t, None], step, alpha)
+        for emission, alive in zip(steps[1:], live[1:]):
+            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emission
+            alpha = torch.where(alive, step, alpha)
             alphas.append(alpha)
         return alphas
 

@@ -82,27 +82,36 @@ class BiLstmCrf(nn.Module):
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Emission scores (batch, time, tags) for a batch already on this model's device."""
-        words = batch.words
+        words, bigrams, segments = batch.words, batch.bigrams, batch.segments
         if self.training and self.config.word_dropout:
-            unknown = (torch.rand(words.shape, device=words.device) < self.config.word_dropout) & batch.mask
-            words = words.masked_fill(unknown, UNK_ID)
+            # Training sees <unk> now and then, in every id feature, so that unseen test
+            # tokens, bigrams and words fall on a trained vector.
+            words = self._to_unknown(words)
+            bigrams = self._to_unknown(bigrams) if bigrams is not None else None
+            if segments is not None:
+                segments = torch.stack([self._to_unknown(segments[..., 0]), segments[..., 1]], dim=-1)
         parts = [self.word_embedding(words)]
         if self.char_encoder is not None:
             assert batch.chars is not None and batch.char_lengths is not None and batch.form_index is not None
             per_form = self.char_encoder(batch.chars, batch.char_lengths)  # (forms, 2 * char_hidden)
             parts.append(per_form[batch.form_index])  # (batch, time, 2 * char_hidden)
         if self.bigram_embedding is not None:
-            assert batch.bigrams is not None
-            parts.append(self.bigram_embedding(batch.bigrams).flatten(2))  # (batch, time, 2 * bigram_dim)
+            assert bigrams is not None
+            parts.append(self.bigram_embedding(bigrams).flatten(2))  # (batch, time, 2 * bigram_dim)
         if self.segment_embedding is not None and self.segment_position_embedding is not None:
-            assert batch.segments is not None
-            parts.append(self.segment_embedding(batch.segments[..., 0]))  # (batch, time, segment_dim)
-            parts.append(self.segment_position_embedding(batch.segments[..., 1]))
+            assert segments is not None
+            parts.append(self.segment_embedding(segments[..., 0]))  # (batch, time, segment_dim)
+            parts.append(self.segment_position_embedding(segments[..., 1]))
         inputs = self.dropout(torch.cat(parts, dim=2))
         packed = pack_padded_sequence(inputs, batch.lengths.cpu(), batch_first=True, enforce_sorted=False)
         encoded, _ = self.encoder(packed)
         encoded, _ = pad_packed_sequence(encoded, batch_first=True, total_length=words.size(1))
         return self.emission(self.dropout(encoded))
+
+    def _to_unknown(self, ids: torch.Tensor) -> torch.Tensor:
+        """Replace a ``word_dropout`` share of the non-padding ids with <unk>."""
+        unknown = (torch.rand(ids.shape, device=ids.device) < self.config.word_dropout) & (ids != 0)
+        return ids.masked_fill(unknown, UNK_ID)
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean negative log-likelihood of the gold tags over the batch's sentences."""
