@@ -147,8 +147,8 @@ def train(
             if improved:
                 best_f1, stale = report.f1, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-        else:
-            stale += 1
+            else:
+                stale += 1
         entry = EpochLog(
             epoch, loss, report.precision, report.recall, report.f1, time.perf_counter() - started, improved
         )
