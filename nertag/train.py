@@ -47,7 +47,10 @@ def default_config(sentences: Sequence[Sentence], token_unit: str | None = None,
     """
     unit = token_unit or ("char" if is_character_corpus(sentences) else "word")
     if unit == "char":
-        base = ModelConfig(token_unit="char", char_dim=0, bigram_dim=50, segment_dim=50, min_bigram_count=2)
+        # hidden 128 matched or beat 200 on Resume dev (BENCHMARKS.md) and trains faster.
+        base = ModelConfig(
+            token_unit="char", char_dim=0, bigram_dim=50, segment_dim=50, min_bigram_count=2, hidden_size=128
+        )
     else:
         base = ModelConfig(token_unit="word")
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})

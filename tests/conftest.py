@@ -36,12 +36,12 @@ def tiny_config(sentences, **overrides) -> ModelConfig:
 def zh_model_dir(tmp_path_factory: pytest.TempPathFactory, zh_path: Path) -> Path:
     """A model trained for a few epochs on the Chinese fixture (it memorises it)."""
     sentences = read_conll(zh_path)
-    tagger, _ = train(sentences, sentences, tiny_config(sentences, bigram_dim=8), TrainConfig(epochs=30, patience=30, lr=0.01))
+    tagger, _ = train(sentences, sentences, tiny_config(sentences, bigram_dim=8, segment_dim=8, dropout=0.1, word_dropout=0.0), TrainConfig(epochs=40, patience=30, lr=0.01, ema_decay=0.0))
     return save(tagger, tmp_path_factory.mktemp("models") / "zh")
 
 
 @pytest.fixture(scope="session")
 def en_model_dir(tmp_path_factory: pytest.TempPathFactory, en_path: Path) -> Path:
     sentences = read_conll(en_path)
-    tagger, _ = train(sentences, sentences, tiny_config(sentences), TrainConfig(epochs=30, patience=30, lr=0.01))
+    tagger, _ = train(sentences, sentences, tiny_config(sentences), TrainConfig(epochs=30, patience=30, lr=0.01, ema_decay=0.0))
     return save(tagger, tmp_path_factory.mktemp("models") / "en")
