@@ -14,7 +14,7 @@ from typing import Any, Callable
 import click
 
 from nertag.config import ModelConfig, TrainConfig
-from nertag.conll import InputError, decode_utf8, parse_conll, read_conll
+from nertag.conll import InputError, decode_utf8, parse_conll
 from nertag.serialize import ModelError
 from nertag.version import __version__
 
@@ -90,17 +90,19 @@ def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) 
     from nertag.workflows import train_from_files
 
     settings = TrainConfig(
-        epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"], ema_decay=options["ema_decay"], seed=options["seed"],
-        patience=options["patience"], device=options["device"] or _default_device(), threads=options["threads"],
+        epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"],
+        ema_decay=options["ema_decay"], seed=options["seed"], patience=options["patience"],
+        device=options["device"] or _default_device(), threads=options["threads"],
     )
-    sentences = read_conll(train_path, options["tag_column"])
-    config = default_config(
-        sentences, token_unit=options["unit"], scheme=options["scheme"], cell=options["cell"],
-        hidden_size=options["hidden_size"], layers=options["layers"], dropout=options["dropout"],
-        word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
-        segment_dim=options["segment_dim"],
-        min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
-    )
+
+    def configure(sentences: Any) -> ModelConfig:
+        return default_config(
+            sentences, token_unit=options["unit"], scheme=options["scheme"], cell=options["cell"],
+            hidden_size=options["hidden_size"], layers=options["layers"], dropout=options["dropout"],
+            word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
+            segment_dim=options["segment_dim"],
+            min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
+        )
 
     def report(entry: Any) -> None:
         mark = " *" if entry.improved else ""
@@ -111,7 +113,7 @@ def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) 
         )
 
     _, history = train_from_files(
-        train_path, dev_path, out_dir, config, settings, options["tag_column"], report, progress=sys.stderr.isatty()
+        train_path, dev_path, out_dir, configure, settings, options["tag_column"], report, progress=sys.stderr.isatty()
     )
     best = max(history, key=lambda e: e.f1)
     click.echo(f"saved {out_dir} (best dev F1 {100 * best.f1:.2f} at epoch {best.epoch})", err=True)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from plain_reference import PlainBiLstmCrf, PlainData, decode, train_epoch  # noqa: E402
+from plain_reference import PlainBiLstmCrf, PlainData, train_epoch  # noqa: E402
 
 from nertag.config import ModelConfig, TrainConfig  # noqa: E402
 from nertag.conll import read_conll  # noqa: E402

@@ -26,16 +26,20 @@ def train_from_files(
     train_path: str,
     dev_path: str,
     out_dir: str,
-    config: ModelConfig,
+    configure: Callable[[Sequence[Sentence]], ModelConfig],
     settings: TrainConfig,
     tag_column: int = -1,
     on_epoch: Callable[[EpochLog], None] | None = None,
     progress: bool = False,
 ) -> tuple[Tagger, list[EpochLog]]:
-    """Read both corpora, train, and save the best epoch's model to ``out_dir``."""
+    """Read both corpora, train, and save the best epoch's model to ``out_dir``.
+
+    ``configure`` picks the model settings from the training sentences (defaults depend on them).
+    """
     train_sentences = read_conll(train_path, tag_column)
     dev_sentences = read_conll(dev_path, tag_column)
     _check_labels(train_sentences, dev_sentences, dev_path)
+    config = configure(train_sentences)
     tagger, history = train(train_sentences, dev_sentences, config, settings, on_epoch, progress)
     best = max(history, key=lambda e: e.f1)
     save(
