@@ -59,7 +59,9 @@ def _load_tagger(model: str, device: str):
 
 @main.command("train")
 @click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False), help="Training corpus (CoNLL columns).")
-@click.option("--dev", "dev_path", required=True, type=click.Path(dir_okay=False), help="Dev corpus, for early stopping.")
+@click.option("--dev", "dev_path", default=None, type=click.Path(dir_okay=False), help="Dev corpus, for early stopping.")
+@click.option("--dev-fraction", default=0.0, help="Without --dev: hold out this share of TRAIN (drawn with --seed) as dev.")
+@click.option("--weights-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True, help="float16 halves the model file.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
 @click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")
@@ -83,9 +85,12 @@ def _load_tagger(model: str, device: str):
 @click.option("--segment-dim", type=int, default=None, help="Embedding size of jieba words holding each character; 0 turns them off.")
 @click.option("--min-word-count", type=int, default=None, help="Rarer training tokens become <unk>.")
 @click.option("--min-bigram-count", type=int, default=None)
+@click.option("--min-segment-count", type=int, default=None, help="Rarer segmenter words become <unk> (counted per character).")
 @friendly_errors
-def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) -> None:
+def train_command(train_path: str, dev_path: str | None, out_dir: str, **options: Any) -> None:
     """Train a model on TRAIN, stop early on DEV entity F1, save the best epoch to OUT."""
+    if dev_path is None and not options["dev_fraction"]:
+        raise click.UsageError("give --dev FILE, or --dev-fraction to hold out part of --train")
     from nertag.train import default_config
     from nertag.workflows import train_from_files
 
@@ -102,6 +107,7 @@ def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) 
             word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
             segment_dim=options["segment_dim"],
             min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
+            min_segment_count=options["min_segment_count"],
         )
 
     def report(entry: Any) -> None:
@@ -113,7 +119,8 @@ def train_command(train_path: str, dev_path: str, out_dir: str, **options: Any) 
         )
 
     _, history = train_from_files(
-        train_path, dev_path, out_dir, configure, settings, options["tag_column"], report, progress=sys.stderr.isatty()
+        train_path, dev_path, out_dir, configure, settings, options["tag_column"], report,
+        progress=sys.stderr.isatty(), dev_fraction=options["dev_fraction"], weights_dtype=options["weights_dtype"],
     )
     best = max(history, key=lambda e: e.f1)
     click.echo(f"saved {out_dir} (best dev F1 {100 * best.f1:.2f} at epoch {best.epoch})", err=True)

@@ -30,8 +30,16 @@ class ModelError(ValueError):
     """A model directory that cannot be loaded, and why."""
 
 
-def save(tagger: Tagger, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write ``tagger`` to ``directory`` atomically; ``extra`` goes into config.json (e.g. training facts)."""
+def save(
+    tagger: Tagger, directory: str | Path, extra: dict[str, Any] | None = None, weights_dtype: str = "float32"
+) -> Path:
+    """Write ``tagger`` to ``directory`` atomically; ``extra`` goes into config.json (e.g. training facts).
+
+    ``weights_dtype="float16"`` halves the file; loading casts back to float32.
+    """
+    if weights_dtype not in ("float32", "float16"):
+        raise ValueError(f"weights_dtype must be float32 or float16, got {weights_dtype!r}")
+    dtype = getattr(torch, weights_dtype)
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
@@ -45,16 +53,29 @@ def save(tagger: Tagger, directory: str | Path, extra: dict[str, Any] | None = N
         }
         (staging / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (staging / VOCAB).write_text(json.dumps(tagger.features.to_json(), ensure_ascii=False), encoding="utf-8")
-        weights = {k: v.detach().to("cpu").contiguous() for k, v in tagger.net.state_dict().items()}
+        weights = {
+            k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
+            for k, v in tagger.net.state_dict().items()
+        }
         save_file(weights, str(staging / WEIGHTS), metadata={"nertag_version": __version__})
         for name in (CONFIG, VOCAB, WEIGHTS):
             with open(staging / name, "rb") as handle:
                 os.fsync(handle.fileno())
+        _make_readable(staging)
         _swap_in(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def _make_readable(staging: Path) -> None:
+    """mkdtemp makes a private folder; a model folder gets the usual permissions of new files."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
+    for path in staging.iterdir():
+        os.chmod(path, 0o666 & ~umask)
 
 
 def _swap_in(staging: Path, directory: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -24,21 +25,30 @@ from .train import EpochLog, train
 
 def train_from_files(
     train_path: str,
-    dev_path: str,
+    dev_path: str | None,
     out_dir: str,
     configure: Callable[[Sequence[Sentence]], ModelConfig],
     settings: TrainConfig,
     tag_column: int = -1,
     on_epoch: Callable[[EpochLog], None] | None = None,
     progress: bool = False,
+    dev_fraction: float = 0.0,
+    weights_dtype: str = "float32",
 ) -> tuple[Tagger, list[EpochLog]]:
     """Read both corpora, train, and save the best epoch's model to ``out_dir``.
 
     ``configure`` picks the model settings from the training sentences (defaults depend on them).
+    Without ``dev_path``, a ``dev_fraction`` of the training sentences, drawn with the training
+    seed, is held out as dev.
     """
     train_sentences = read_conll(train_path, tag_column)
-    dev_sentences = read_conll(dev_path, tag_column)
-    _check_labels(train_sentences, dev_sentences, dev_path)
+    if dev_path is not None:
+        dev_sentences = read_conll(dev_path, tag_column)
+        _check_labels(train_sentences, dev_sentences, dev_path)
+        dev_name = os.path.basename(dev_path)
+    else:
+        train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, settings.seed)
+        dev_name = f"{dev_fraction:g} of {os.path.basename(train_path)} held out with seed {settings.seed}"
     config = configure(train_sentences)
     tagger, history = train(train_sentences, dev_sentences, config, settings, on_epoch, progress)
     best = max(history, key=lambda e: e.f1)
@@ -48,7 +58,7 @@ def train_from_files(
         extra={
             "training": {
                 "train": os.path.basename(train_path),
-                "dev": os.path.basename(dev_path),
+                "dev": dev_name,
                 "corpus_scheme": corpus_scheme(train_sentences).value,
                 "best_epoch": best.epoch,
                 "epochs_run": len(history),
@@ -56,8 +66,20 @@ def train_from_files(
                 "settings": asdict(settings),
             }
         },
+        weights_dtype=weights_dtype,
     )
     return tagger, history
+
+
+def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+    """Split off a seeded random ``fraction`` of the sentences: (rest, held out)."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"give --dev, or a --dev-fraction between 0 and 1 (got {fraction})")
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    cut = max(1, round(fraction * len(sentences)))
+    held = set(order[:cut])
+    return [s for i, s in enumerate(sentences) if i not in held], [sentences[i] for i in sorted(held)]
 
 
 def _check_labels(train_sentences: Sequence[Sentence], other: Sequence[Sentence], source: str) -> None:
