@@ -51,10 +51,11 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
 
 
-def _load_tagger(model: str, device: str):
+def _load_tagger(model: str | None, device: str, sample: str = ""):
+    from nertag.builtin import resolve_model
     from nertag.serialize import load
 
-    return load(model, device)
+    return load(resolve_model(model, sample), device)
 
 
 @main.command("train")
@@ -137,18 +138,18 @@ def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:
 
 @main.command("tag")
 @click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--model", "-m", required=True, help="Model directory.")
+@click.option("--model", "-m", default=None, help="Built-in model name (see `nertag models`) or model directory; default: picked from the text's language.")
 @click.option("--format", "output_format", type=click.Choice(["conll", "jsonl"]), default="jsonl", show_default=True)
 @click.option("--input-format", type=click.Choice(["text", "conll"]), default="text", show_default=True, help="text: one document a line; conll: tokens in the first column.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default=None, help="Output file (default: standard output).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @friendly_errors
-def tag_command(inputs: tuple[str, ...], model: str, output_format: str, input_format: str, output: str | None, device: str | None) -> None:
+def tag_command(inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None, device: str | None) -> None:
     """Tag INPUT files (default: standard input) and write entities as JSON lines or CoNLL."""
     from nertag.workflows import atomic_output, read_lines, tag_conll, tag_lines
 
     sources = _read_input(inputs)
-    tagger = _load_tagger(model, device or "cpu")
+    tagger = _load_tagger(model, device or "cpu", "".join(text[:2000] for _, text in sources))
     with atomic_output(output, sys.stdout) as out:
         for source, text in sources:
             if input_format == "conll":
@@ -160,7 +161,7 @@ def tag_command(inputs: tuple[str, ...], model: str, output_format: str, input_f
 @main.command("score")
 @click.argument("gold", type=click.Path(dir_okay=False))
 @click.argument("pred", required=False, type=click.Path(dir_okay=False))
-@click.option("--model", "-m", default=None, help="Tag GOLD's tokens with this model and score that.")
+@click.option("--model", "-m", default=None, help="Tag GOLD's tokens with this model (name or directory) and score that.")
 @click.option("--mode", type=click.Choice(["conlleval", "strict"]), default="conlleval", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--tag-column", default=-1, show_default=True)
@@ -183,6 +184,24 @@ def score_command(gold: str, pred: str | None, model: str | None, mode: str, as_
     rows = sorted(report.per_type.items()) + [("micro avg", report.micro), ("macro avg", report.macro)]
     for name, s in rows:
         click.echo(f"{name:<12}{100 * s.precision:10.2f}{100 * s.recall:10.2f}{100 * s.f1:10.2f}{s.support:9d}")
+
+
+@main.command("models")
+def models_command() -> None:
+    """List the built-in models with their labels, training corpus and test F1."""
+    from nertag.builtin import DEFAULT_CHINESE, DEFAULT_OTHER, builtin_models
+
+    shipped = builtin_models()
+    if not shipped:
+        click.echo("no built-in models are installed")
+        return
+    for model in shipped.values():
+        default = " (default for Chinese)" if model.name == DEFAULT_CHINESE else ""
+        default = " (default for other text)" if model.name == DEFAULT_OTHER else default
+        click.echo(f"{model.name}{default}")
+        click.echo(f"  labels:  {', '.join(model.labels)}")
+        click.echo(f"  corpus:  {model.corpus}")
+        click.echo(f"  test F1: {100 * model.test_f1:.2f}")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
+from .builtin import resolve_model
 from .serialize import load as load_directory
 from .tagger import Entity, Tagger
 
 
 def load(model: str | Path, device: str = "cpu") -> Tagger:
-    """A tagger for the model directory ``model``, to reuse across calls."""
-    return load_directory(model, device)
+    """A tagger for ``model`` (a built-in name such as ``zh-msra``, or a model directory), to reuse."""
+    return load_directory(resolve_model(model), device)
 
 
 @lru_cache(maxsize=4)
@@ -20,10 +21,13 @@ def _cached(model: str, device: str) -> Tagger:
     return load(model, device)
 
 
-def tag(text: str | Sequence[str], model: str | Path | Tagger) -> list[Entity] | list[list[Entity]]:
+def tag(text: str | Sequence[str], model: str | Path | Tagger | None = None) -> list[Entity] | list[list[Entity]]:
     """Entities of ``text`` (a string), or of each string in a list.
 
-    ``model`` is a model directory or a loaded :class:`Tagger`; directories are loaded once and cached.
+    ``model`` is a built-in name, a model directory or a loaded :class:`Tagger`; by default the
+    built-in Chinese or English model is picked from the text.  Models are loaded once and cached.
     """
-    tagger = model if isinstance(model, Tagger) else _cached(str(model), "cpu")
-    return tagger.tag(text)
+    if isinstance(model, Tagger):
+        return model.tag(text)
+    sample = text if isinstance(text, str) else "".join(text[:50])
+    return _cached(str(resolve_model(model, sample)), "cpu").tag(text)

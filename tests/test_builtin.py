@@ -1,0 +1,47 @@
+"""Built-in models: listed, found by name, and picked by language when no model is given."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from nertag import load, tag
+from nertag.builtin import DEFAULT_CHINESE, builtin_models, resolve_model
+
+SHIPPED = builtin_models()
+
+
+def test_shipped_models_are_small_and_described() -> None:
+    assert {"zh-resume", "en-conll03"} <= set(SHIPPED)
+    for model in SHIPPED.values():
+        size = sum(p.stat().st_size for p in model.path.iterdir())
+        assert size <= 10 * 1024 * 1024, f"{model.name} is {size} bytes"
+        assert model.labels and 0.0 < model.test_f1 <= 1.0 and model.command.startswith("nertag train")
+
+
+def test_models_command_lists_them() -> None:
+    result = CliRunner().invoke(main, ["models"])
+    assert result.exit_code == 0
+    assert "en-conll03" in result.stdout and "test F1" in result.stdout
+
+
+def test_names_resolve_and_english_default_tags_english() -> None:
+    assert resolve_model("en-conll03") == SHIPPED["en-conll03"].path
+    text = "Peter Blackburn flew from London to Berlin on Monday."
+    entities = tag(text)
+    assert ("Peter Blackburn", "PER") in {(e.text, e.label) for e in entities}
+    assert all(text[e.start : e.end] == e.text for e in entities)
+    assert load("en-conll03").tag(text) == entities
+
+
+@pytest.mark.skipif(DEFAULT_CHINESE not in SHIPPED, reason="the default Chinese model is not shipped")
+def test_biography_example_with_no_model_argument() -> None:
+    text = "姚明（30）年1月2日出生于河南省郑州市，祖籍浙江宁波，中国职业篮球运动员。"
+    found = {(e.text, e.label) for e in tag(text)}
+    assert ("姚明", "PER") in found
+    places = {t for t, label in found if label == "LOC"}
+    assert "河南省郑州市" in places or {"河南省", "郑州市"} <= places
+    assert "浙江宁波" in places or {"浙江", "宁波"} <= places
+    result = CliRunner().invoke(main, ["tag"], input=text + "\n")
+    assert result.exit_code == 0 and '"姚明"' in result.stdout
