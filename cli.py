@@ -62,6 +62,9 @@ def _load_tagger(model: str | None, device: str, sample: str = ""):
 @click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False), help="Training corpus (CoNLL columns).")
 @click.option("--dev", "dev_path", default=None, type=click.Path(dir_okay=False), help="Dev corpus, for early stopping.")
 @click.option("--dev-fraction", default=0.0, help="Without --dev: hold out this share of TRAIN (drawn with --seed) as dev.")
+@click.option("--embeddings", type=click.Path(dir_okay=False), default=None, help="word2vec/GloVe text file for the word table (char-unit models: the segmenter-word table).")
+@click.option("--char-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for the character table.")
+@click.option("--bigram-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for character bigrams (two-character entries).")
 @click.option("--weights-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True, help="float16 halves the model file.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
@@ -111,6 +114,9 @@ def train_command(train_path: str, dev_path: str | None, out_dir: str, **options
             min_segment_count=options["min_segment_count"],
         )
 
+    files = {"words": options["embeddings"], "chars": options["char_embeddings"], "bigrams": options["bigram_embeddings"]}
+    pretrained = {table: path for table, path in files.items() if path}
+
     def report(entry: Any) -> None:
         mark = " *" if entry.improved else ""
         click.echo(
@@ -122,6 +128,7 @@ def train_command(train_path: str, dev_path: str | None, out_dir: str, **options
     _, history = train_from_files(
         train_path, dev_path, out_dir, configure, settings, options["tag_column"], report,
         progress=sys.stderr.isatty(), dev_fraction=options["dev_fraction"], weights_dtype=options["weights_dtype"],
+        pretrained=pretrained,
     )
     best = max(history, key=lambda e: e.f1)
     click.echo(f"saved {out_dir} (best dev F1 {100 * best.f1:.2f} at epoch {best.epoch})", err=True)

@@ -13,6 +13,7 @@ import torch
 
 from .config import ModelConfig, TrainConfig
 from .conll import Sentence
+from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf
 from .schemes import Scheme, convert, spans, tag_set
@@ -111,8 +112,13 @@ def train(
     settings: TrainConfig,
     on_epoch: Callable[[EpochLog], None] | None = None,
     progress: bool = False,
+    pretrained: dict[str, str] | None = None,
 ) -> tuple[Tagger, list[EpochLog]]:
-    """Train a model and return it (weights of the best dev epoch) with one log entry per epoch."""
+    """Train a model and return it (weights of the best dev epoch) with one log entry per epoch.
+
+    ``pretrained`` maps a table ("words", "chars", "bigrams") to a word2vec/GloVe text file that
+    initialises it.
+    """
     if not train_sentences:
         raise ValueError("no training sentences")
     if settings.threads:
@@ -130,6 +136,7 @@ def train(
         tags,
         **features.table_sizes(),
     )
+    _load_pretrained(net, features, pretrained or {})
     tagger = Tagger(config, features, net, settings.device)
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.lr)
     generator = torch.Generator().manual_seed(settings.seed)
@@ -165,6 +172,16 @@ def train(
         net.load_state_dict(best_state)
     net.eval()
     return tagger, history
+
+
+def _load_pretrained(net: BiLstmCrf, features: FeatureEncoder, files: dict[str, str]) -> None:
+    targets = pretrained_targets(net, features)
+    for table, path in files.items():
+        if table not in targets:
+            raise ValueError(f"this model has no {table} table to initialise from {path}")
+        embedding, vocab, normalize = targets[table]
+        found = initialize(embedding, vocab, path, normalize)
+        log.info("%s: vectors for %d of %d %s", path, found, len(vocab) - 2, table)
 
 
 def _train_epoch(

@@ -34,6 +34,7 @@ def train_from_files(
     progress: bool = False,
     dev_fraction: float = 0.0,
     weights_dtype: str = "float32",
+    pretrained: dict[str, str] | None = None,
 ) -> tuple[Tagger, list[EpochLog]]:
     """Read both corpora, train, and save the best epoch's model to ``out_dir``.
 
@@ -50,7 +51,7 @@ def train_from_files(
         train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, settings.seed)
         dev_name = f"{dev_fraction:g} of {os.path.basename(train_path)} held out with seed {settings.seed}"
     config = configure(train_sentences)
-    tagger, history = train(train_sentences, dev_sentences, config, settings, on_epoch, progress)
+    tagger, history = train(train_sentences, dev_sentences, config, settings, on_epoch, progress, pretrained)
     best = max(history, key=lambda e: e.f1)
     save(
         tagger,
@@ -64,6 +65,7 @@ def train_from_files(
                 "epochs_run": len(history),
                 "dev_f1": round(best.f1, 6),
                 "settings": asdict(settings),
+                "pretrained": {k: os.path.basename(v) for k, v in (pretrained or {}).items()},
             }
         },
         weights_dtype=weights_dtype,
