@@ -149,9 +149,13 @@ def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--format", "output_format", type=click.Choice(["conll", "jsonl"]), default="jsonl", show_default=True)
 @click.option("--input-format", type=click.Choice(["text", "conll"]), default="text", show_default=True, help="text: one document a line; conll: tokens in the first column.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default=None, help="Output file (default: standard output).")
+@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Drop entities whose CRF probability is lower.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @friendly_errors
-def tag_command(inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None, device: str | None) -> None:
+def tag_command(
+    inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
+    min_confidence: float, device: str | None,
+) -> None:
     """Tag INPUT files (default: standard input) and write entities as JSON lines or CoNLL."""
     from nertag.workflows import atomic_output, read_lines, tag_conll, tag_lines
 
@@ -162,7 +166,7 @@ def tag_command(inputs: tuple[str, ...], model: str | None, output_format: str, 
             if input_format == "conll":
                 tag_conll(tagger, parse_conll(text, source, require_tags=False), out, output_format)
             else:
-                tag_lines(tagger, read_lines(text), out, output_format)
+                tag_lines(tagger, read_lines(text), out, output_format, min_confidence)
 
 
 @main.command("score")

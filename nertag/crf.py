@@ -105,8 +105,14 @@ class CRF(nn.Module):
         _, _, end = self._scores()
         return torch.logsumexp(self._forward_scores(emissions, mask)[-1] + end, dim=1)
 
-    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Posterior probability of each tag at each step by forward-backward, (batch, time, tags)."""
+    def forward_backward(
+        self, emissions: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Forward and backward log-scores, (batch, time, tags) each, and log Z, (batch,).
+
+        alpha[b, t, j] sums the paths up to step t ending in j (emission at t included);
+        beta[b, t, j] sums the paths from j at step t to the end (emission at t excluded).
+        """
         self._check(emissions, mask)
         transitions, _, end = self._scores()
         alphas = self._forward_scores(emissions, mask)
@@ -119,8 +125,35 @@ class CRF(nn.Module):
             beta = torch.where(mask[:, t + 1, None], step, beta)
             betas[t] = beta
         log_z = torch.logsumexp(alphas[-1] + end, dim=1)
-        posterior = torch.stack([a + b for a, b in zip(alphas, betas)], dim=1) - log_z[:, None, None]
-        return posterior.exp() * mask.unsqueeze(2)
+        return torch.stack(alphas, dim=1), torch.stack(betas, dim=1), log_z
+
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Posterior probability of each tag at each step by forward-backward, (batch, time, tags)."""
+        alpha, beta, log_z = self.forward_backward(emissions, mask)
+        return (alpha + beta - log_z[:, None, None]).exp() * mask.unsqueeze(2)
+
+    def segment_log_probs(
+        self, emissions: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor, segments: torch.Tensor
+    ) -> torch.Tensor:
+        """Log-probability that each segment of ``tags`` is tagged exactly as given.
+
+        tags: (batch, time) a path per sentence (usually the Viterbi path); segments: (n, 3) rows of
+        (sentence, start, end), half-open.  Returns (n,).  In BIOES a segment B..E or S pins down an
+        entity, so this is the probability of that entity.
+        """
+        transitions, _, _ = self._scores()
+        alpha, beta, log_z = self.forward_backward(emissions, mask)
+        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (batch, time)
+        moves = torch.zeros_like(emitted)
+        moves[:, 1:] = transitions[tags[:, :-1], tags[:, 1:]]
+        inside = torch.cumsum(emitted + moves, dim=1)  # (batch, time) path score up to each step
+        b, first, last = segments[:, 0], segments[:, 1], segments[:, 2] - 1
+        return (
+            alpha[b, first, tags[b, first]]
+            + inside[b, last] - inside[b, first]
+            + beta[b, last, tags[b, last]]
+            - log_z[b]
+        )
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Best path of each sentence by Viterbi, backtrace included, without leaving the device.

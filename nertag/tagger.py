@@ -8,7 +8,7 @@ from typing import Iterator, Sequence
 import torch
 
 from .config import ModelConfig
-from .features import FeatureEncoder
+from .features import EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf
 from .schemes import Scheme, Span, spans, to_tags
 from .tokenize import char_tokens, sentences, word_tokens
@@ -24,9 +24,13 @@ class Entity:
     end: int
     label: str
     text: str
+    confidence: float | None = None  # CRF probability of exactly this span and label
 
     def to_json(self) -> dict[str, object]:
-        return {"start": self.start, "end": self.end, "label": self.label, "text": self.text}
+        record: dict[str, object] = {"start": self.start, "end": self.end, "label": self.label, "text": self.text}
+        if self.confidence is not None:
+            record["confidence"] = round(self.confidence, 4)
+        return record
 
 
 class Tagger:
@@ -56,30 +60,38 @@ class Tagger:
 
     def predict(self, token_lists: Sequence[Sequence[str]], max_tokens: int = 8192) -> list[list[str]]:
         """BIO tags for each pre-tokenized sentence; empty sentences get empty tag lists."""
-        results: list[list[str]] = [[] for _ in token_lists]
+        found = self.predict_spans(token_lists, confidence=False, max_tokens=max_tokens)
+        return [to_tags([span for span, _ in row], len(tokens), Scheme.BIO) for row, tokens in zip(found, token_lists)]
+
+    def predict_spans(
+        self, token_lists: Sequence[Sequence[str]], confidence: bool = True, max_tokens: int = 8192
+    ) -> list[list[tuple[Span, float | None]]]:
+        """Entity token spans of each sentence, with the CRF's probability of each when ``confidence``."""
+        results: list[list[tuple[Span, float | None]]] = [[] for _ in token_lists]
         todo = [i for i, tokens in enumerate(token_lists) if tokens]
         # Encode in slices so that a huge input never holds all its tensors at once.
         for first in range(0, len(todo), 4096):
             chunk = todo[first : first + 4096]
             corpus = self.features.encode([token_lists[i] for i in chunk])
             for group in self._batches([len(token_lists[i]) for i in chunk], max_tokens):
-                paths = self._decode(corpus, group)
-                for row, local in enumerate(group):
-                    length = len(token_lists[chunk[local]])
-                    ids = paths[row, :length].tolist()
-                    results[chunk[local]] = self._to_bio([self.tags[j] for j in ids])
+                for local, found in zip(group, self._decode(corpus, group, confidence)):
+                    results[chunk[local]] = found
         return results
 
     @torch.inference_mode()
-    def _decode(self, corpus, group: list[int]) -> torch.Tensor:
+    def _decode(self, corpus: EncodedCorpus, group: list[int], confidence: bool) -> list[list[tuple[Span, float | None]]]:
         self.net.eval()
         batch = corpus.batch(torch.tensor(group)).to(self.device)
-        return self.net.decode(batch).cpu()
-
-    def _to_bio(self, tags: list[str]) -> list[str]:
-        if self.config.scheme == "BIO":
-            return tags
-        return to_tags(spans(tags), len(tags), Scheme.BIO)
+        emissions = self.net.emissions(batch)
+        paths = self.net.crf.decode(emissions, batch.mask)[0]
+        rows = paths.cpu().tolist()
+        found = [spans([self.tags[j] for j in row[:length]]) for row, length in zip(rows, batch.lengths.tolist())]
+        if not confidence or not any(found):
+            return [[(span, None) for span in row] for row in found]
+        segments = torch.tensor([(b, span.start, span.end) for b, row in enumerate(found) for span in row])
+        probabilities = self.net.crf.segment_log_probs(emissions, batch.mask, paths, segments.to(self.device))
+        values = iter(probabilities.exp().cpu().tolist())
+        return [[(span, next(values)) for span in row] for row in found]
 
     def tokenize(self, text: str) -> list[list[tuple[int, int]]]:
         """Offsets of the model's tokens in ``text``, grouped into sentences."""
@@ -102,14 +114,14 @@ class Tagger:
             for sentence in self.tokenize(text):
                 owners.append(number)
                 offsets.append(sentence)
-        tags = self.predict([[texts[o][s:e] for s, e in sent] for o, sent in zip(owners, offsets)])
+        predicted = self.predict_spans([[texts[o][s:e] for s, e in sent] for o, sent in zip(owners, offsets)])
         found: list[list[Entity]] = [[] for _ in texts]
-        for owner, sentence, sentence_tags in zip(owners, offsets, tags):
-            for span in spans(sentence_tags):
-                found[owner].append(self._entity(texts[owner], sentence, span))
+        for owner, sentence, sentence_spans in zip(owners, offsets, predicted):
+            for span, confidence in sentence_spans:
+                found[owner].append(self._entity(texts[owner], sentence, span, confidence))
         return found
 
     @staticmethod
-    def _entity(text: str, tokens: list[tuple[int, int]], span: Span) -> Entity:
+    def _entity(text: str, tokens: list[tuple[int, int]], span: Span, confidence: float | None) -> Entity:
         start, end = tokens[span.start][0], tokens[span.end - 1][1]
-        return Entity(start, end, span.label, text[start:end])
+        return Entity(start, end, span.label, text[start:end], confidence)

@@ -100,11 +100,14 @@ def read_lines(data: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def tag_lines(tagger: Tagger, lines: Sequence[str], out: TextIO, output_format: str) -> None:
-    """Tag each line as one document and write one record per line."""
+def tag_lines(
+    tagger: Tagger, lines: Sequence[str], out: TextIO, output_format: str, min_confidence: float = 0.0
+) -> None:
+    """Tag each line as one document and write one record per line, dropping less confident entities."""
     for start in range(0, len(lines), 2000):  # bounded memory for long inputs
         chunk = lines[start : start + 2000]
-        for line, entities in zip(chunk, tagger.tag_many(chunk)):
+        for line, found in zip(chunk, tagger.tag_many(chunk)):
+            entities = [e for e in found if e.confidence is None or e.confidence >= min_confidence]
             if output_format == "jsonl":
                 record = {"text": line, "entities": [e.to_json() for e in entities]}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")

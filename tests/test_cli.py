@@ -104,3 +104,13 @@ def test_bad_inputs_exit_nonzero_with_one_line(runner: CliRunner, tmp_path: Path
     result = runner.invoke(main, ["tag", str(latin1), "--model", str(en_model_dir), "-o", str(target)])
     assert result.exit_code == 1 and "not UTF-8" in result.stderr
     assert not target.exists()
+
+
+def test_confidence_is_reported_and_filters(runner: CliRunner, en_model_dir: Path) -> None:
+    text = "John Smith visited New York for Reuters .\n"
+    result = runner.invoke(main, ["tag", "--model", str(en_model_dir)], input=text)
+    entities = json.loads(result.stdout)["entities"]
+    assert entities and all(0.0 <= e["confidence"] <= 1.0 for e in entities)
+    threshold = round(max(e["confidence"] for e in entities) - 0.001, 6)  # clear of the 4-digit rounding
+    kept = runner.invoke(main, ["tag", "--model", str(en_model_dir), "--min-confidence", str(threshold)], input=text)
+    assert json.loads(kept.stdout)["entities"] == [e for e in entities if e["confidence"] >= threshold]

@@ -100,3 +100,22 @@ def test_shapes_are_validated() -> None:
         crf.decode(torch.zeros(2, 4, 5), torch.ones(2, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="mask must be"):
         crf.decode(torch.zeros(2, 4, 3), torch.ones(2, 3, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@torch.no_grad()
+def test_segment_probabilities_against_brute_force(seed: int) -> None:
+    torch.manual_seed(seed)
+    crf = CRF(3).double()
+    emissions, mask = random_case(seed, batch=2, steps=4)
+    best, _ = crf.decode(emissions, mask)
+    segments = [(b, s, e) for b in range(2) for s in range(int(mask[b].sum())) for e in range(s + 1, int(mask[b].sum()) + 1)]
+    got = crf.segment_log_probs(emissions, mask, best, torch.tensor(segments)).exp()
+    for (b, s, e), probability in zip(segments, got.tolist()):
+        length = int(mask[b].sum())
+        paths = list(itertools.product(range(3), repeat=length))
+        scores = torch.stack([path_score(crf, emissions[b], p) for p in paths])
+        weights = (scores - torch.logsumexp(scores, 0)).exp()
+        wanted = tuple(best[b, s:e].tolist())
+        expected = sum(float(w) for w, p in zip(weights, paths) if p[s:e] == wanted)
+        assert abs(probability - expected) < 1e-9
