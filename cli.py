@@ -146,7 +146,7 @@ def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:
 @main.command("tag")
 @click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--model", "-m", default=None, help="Built-in model name (see `nertag models`) or model directory; default: picked from the text's language.")
-@click.option("--format", "output_format", type=click.Choice(["conll", "jsonl"]), default="jsonl", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["conll", "jsonl", "html"]), default="jsonl", show_default=True, help="html: a standalone page with entities highlighted (text input only).")
 @click.option("--input-format", type=click.Choice(["text", "conll"]), default="text", show_default=True, help="text: one document a line; conll: tokens in the first column.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default=None, help="Output file (default: standard output).")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Drop entities whose CRF probability is lower.")
@@ -164,6 +164,8 @@ def tag_command(
     with atomic_output(output, sys.stdout) as out:
         for source, text in sources:
             if input_format == "conll":
+                if output_format == "html":
+                    raise click.UsageError("--format html needs text input")
                 tag_conll(tagger, parse_conll(text, source, require_tags=False), out, output_format)
             else:
                 tag_lines(tagger, read_lines(text), out, output_format, min_confidence)

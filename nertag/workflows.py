@@ -104,15 +104,23 @@ def tag_lines(
     tagger: Tagger, lines: Sequence[str], out: TextIO, output_format: str, min_confidence: float = 0.0
 ) -> None:
     """Tag each line as one document and write one record per line, dropping less confident entities."""
+    page: list[tuple[str, list]] = []
     for start in range(0, len(lines), 2000):  # bounded memory for long inputs
         chunk = lines[start : start + 2000]
         for line, found in zip(chunk, tagger.tag_many(chunk)):
             entities = [e for e in found if e.confidence is None or e.confidence >= min_confidence]
+            if output_format == "html":
+                page.append((line, entities))
+                continue
             if output_format == "jsonl":
                 record = {"text": line, "entities": [e.to_json() for e in entities]}
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             else:
                 _write_token_tags(tagger, line, entities, out)
+    if output_format == "html":
+        from .html import render
+
+        out.write(render(page, tagger.labels))
 
 
 def _write_token_tags(tagger: Tagger, line: str, entities: Sequence, out: TextIO) -> None:

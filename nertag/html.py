@@ -1,0 +1,65 @@
+"""A standalone HTML page showing tagged documents, one colour per label, with a legend.
+
+Like displaCy, rendering works from plain ``{text, entities}`` records and knows nothing of models.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from html import escape
+from typing import Iterable, Sequence
+
+from .tagger import Entity
+
+_PAGE = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<title>nertag</title>
+<style>
+body {{ font-family: sans-serif; line-height: 2.2; margin: 2em; }}
+.doc {{ border-bottom: 1px solid #ddd; padding: 0.5em 0; white-space: pre-wrap; }}
+mark {{ padding: 0.15em 0.3em; border-radius: 0.3em; }}
+mark .label {{ font-size: 0.65em; font-weight: bold; margin-left: 0.3em; vertical-align: middle; }}
+.legend mark {{ margin-right: 0.6em; }}
+</style>
+</head>
+<body>
+<div class="legend">{legend}</div>
+{documents}
+</body>
+</html>
+"""
+
+
+def label_colours(labels: Iterable[str]) -> dict[str, str]:
+    """A light, distinct colour per label, stable for a given label set."""
+    ordered = sorted(set(labels))
+    colours = {}
+    for index, label in enumerate(ordered):
+        red, green, blue = colorsys.hls_to_rgb(index / max(len(ordered), 1), 0.82, 0.7)
+        colours[label] = f"#{int(red * 255):02x}{int(green * 255):02x}{int(blue * 255):02x}"
+    return colours
+
+
+def _mark(text: str, label: str, colour: str, confidence: float | None = None) -> str:
+    title = f' title="{label} {confidence:.2f}"' if confidence is not None else f' title="{label}"'
+    return (f'<mark class="entity" data-label="{escape(label)}" style="background: {colour}"{title}>'
+            f'{escape(text)}<span class="label">{escape(label)}</span></mark>')
+
+
+def render(documents: Sequence[tuple[str, Sequence[Entity]]], labels: Iterable[str] = ()) -> str:
+    """The page for (text, entities) pairs; ``labels`` adds legend entries for labels not found."""
+    colours = label_colours([*labels, *(e.label for _, found in documents for e in found)])
+    parts = []
+    for text, found in documents:
+        pieces, position = [], 0
+        for entity in sorted(found, key=lambda e: e.start):
+            pieces.append(escape(text[position : entity.start]))
+            pieces.append(_mark(entity.text, entity.label, colours[entity.label], entity.confidence))
+            position = entity.end
+        pieces.append(escape(text[position:]))
+        parts.append(f'<div class="doc">{"".join(pieces)}</div>')
+    legend = "".join(_mark(label, label, colour) for label, colour in colours.items())
+    chinese = any("\u4e00" <= c <= "\u9fff" for text, _ in documents[:20] for c in text[:200])
+    return _PAGE.format(lang="zh" if chinese else "en", legend=legend, documents="\n".join(parts))

@@ -1,0 +1,62 @@
+"""The HTML page: every input line's text survives, entities are marked with a label and colour."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli import main
+
+
+class PageReader(HTMLParser):
+    """Collects each document's visible text (label badges left out) and its marked entities."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.docs: list[str] = []
+        self.marks: list[tuple[str, str]] = []
+        self.legend: list[str] = []
+        self._in_doc = self._in_label = self._in_legend = False
+        self._mark_label: str | None = None
+        self._mark_text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "div" and values.get("class") == "doc":
+            self._in_doc = True
+            self.docs.append("")
+        elif tag == "div" and values.get("class") == "legend":
+            self._in_legend = True
+        elif tag == "mark":
+            assert "background: #" in (values.get("style") or "")
+            self._mark_label, self._mark_text = values.get("data-label"), ""
+            if self._in_legend:
+                self.legend.append(values.get("data-label") or "")
+        elif tag == "span" and values.get("class") == "label":
+            self._in_label = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div":
+            self._in_doc = self._in_legend = False
+        elif tag == "span":
+            self._in_label = False
+        elif tag == "mark" and self._in_doc and self._mark_label:
+            self.marks.append((self._mark_text, self._mark_label))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_doc and not self._in_label:
+            self.docs[-1] += data
+            self._mark_text += data
+
+
+def test_html_page_keeps_text_and_marks_entities(en_model_dir: Path) -> None:
+    lines = ["John Smith visited New York for Reuters .", "", "a < b & \"c\""]
+    result = CliRunner().invoke(main, ["tag", "--model", str(en_model_dir), "--format", "html"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    page = PageReader()
+    page.feed(result.stdout)
+    assert page.docs == lines
+    assert ("John Smith", "PER") in page.marks
+    assert set(page.legend) == {"LOC", "MISC", "ORG", "PER"}
