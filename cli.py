@@ -178,9 +178,13 @@ def tag_command(
 @click.option("--mode", type=click.Choice(["conlleval", "strict"]), default="conlleval", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--tag-column", default=-1, show_default=True)
+@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write sentences with wrong entities here, gold and predicted side by side.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @friendly_errors
-def score_command(gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int, device: str | None) -> None:
+def score_command(
+    gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int,
+    errors_path: str | None, device: str | None,
+) -> None:
     """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
     import json
 
@@ -189,7 +193,7 @@ def score_command(gold: str, pred: str | None, model: str | None, mode: str, as_
     if (pred is None) == (model is None):
         raise click.UsageError("give either a PRED file or --model, not both or neither")
     tagger = _load_tagger(model, device or "cpu") if model else None
-    report = score_files(gold, pred, tagger, mode, tag_column)
+    report = score_files(gold, pred, tagger, mode, tag_column, errors_path)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
         return

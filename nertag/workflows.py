@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -17,6 +18,7 @@ from typing import Callable, Iterator, Sequence, TextIO
 
 from .config import ModelConfig, TrainConfig
 from .conll import InputError, Sentence, corpus_scheme, read_conll
+from .schemes import Scheme, convert, spans
 from .scoring import Report, score
 from .serialize import save
 from .tagger import Tagger
@@ -162,8 +164,18 @@ def aligned(gold: Sequence[Sentence], predicted: Sequence[Sentence], gold_path: 
         raise InputError(pred_path, None, f"{len(predicted)} sentences, but {gold_path} has {len(gold)}")
 
 
-def score_files(gold_path: str, pred_path: str | None, tagger: Tagger | None, mode: str, tag_column: int = -1) -> Report:
-    """Score a prediction file, or the model's own tagging of the gold tokens, against gold."""
+def score_files(
+    gold_path: str,
+    pred_path: str | None,
+    tagger: Tagger | None,
+    mode: str,
+    tag_column: int = -1,
+    errors_path: str | None = None,
+) -> Report:
+    """Score a prediction file, or the model's own tagging of the gold tokens, against gold.
+
+    With ``errors_path``, sentences whose entities differ are written there, gold and predicted side by side.
+    """
     gold = read_conll(gold_path, tag_column)
     if tagger is not None:
         unknown = {t[2:] for s in gold for t in s.tags if t != "O"} - set(tagger.labels)
@@ -175,7 +187,27 @@ def score_files(gold_path: str, pred_path: str | None, tagger: Tagger | None, mo
         predicted = read_conll(pred_path, tag_column)
         aligned(gold, predicted, gold_path, pred_path)
         predicted_tags = [list(s.tags) for s in predicted]
+    if errors_path is not None:
+        with atomic_output(errors_path, sys.stdout) as out:
+            write_errors(gold, predicted_tags, gold_path, out)
     return score([list(s.tags) for s in gold], predicted_tags, mode)
+
+
+def write_errors(gold: Sequence[Sentence], predicted: Sequence[Sequence[str]], gold_path: str, out: TextIO) -> int:
+    """Write each sentence whose entity spans differ as ``token gold predicted`` lines; returns their count."""
+    count = 0
+    for sentence, tags in zip(gold, predicted):
+        gold_bio = convert(sentence.tags, Scheme.BIO)
+        if set(spans(gold_bio)) == set(spans(tags)):
+            continue
+        count += 1
+        out.write(f"# {gold_path}:{sentence.line}\n")
+        width = max(len(t) for t in sentence.tokens)
+        for token, expected, got in zip(sentence.tokens, gold_bio, tags):
+            flag = "" if expected == got else "  <--"
+            out.write(f"{token:<{width}} {expected:<12} {got}{flag}\n")
+        out.write("\n")
+    return count
 
 
 @contextmanager

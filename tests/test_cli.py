@@ -114,3 +114,17 @@ def test_confidence_is_reported_and_filters(runner: CliRunner, en_model_dir: Pat
     threshold = round(max(e["confidence"] for e in entities) - 0.001, 6)  # clear of the 4-digit rounding
     kept = runner.invoke(main, ["tag", "--model", str(en_model_dir), "--min-confidence", str(threshold)], input=text)
     assert json.loads(kept.stdout)["entities"] == [e for e in entities if e["confidence"] >= threshold]
+
+
+def test_score_writes_errors_side_by_side(runner: CliRunner, tmp_path: Path) -> None:
+    gold = tmp_path / "gold.txt"
+    gold.write_text("EU B-ORG\nrejects O\n\nPeter B-PER\nBlackburn I-PER\n")
+    pred = tmp_path / "pred.txt"
+    pred.write_text("EU B-ORG\nrejects O\n\nPeter B-PER\nBlackburn O\n")
+    errors = tmp_path / "errors.txt"
+    result = runner.invoke(main, ["score", str(gold), str(pred), "--errors", str(errors)])
+    assert result.exit_code == 0, result.output
+    written = errors.read_text().splitlines()
+    assert written[0] == f"# {gold}:4"
+    assert written[2].split() == ["Blackburn", "I-PER", "O", "<--"]
+    assert len([line for line in written if line.startswith("#")]) == 1
