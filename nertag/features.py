@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, fields
 from typing import Any, Sequence
@@ -22,6 +23,7 @@ _DIGIT = re.compile(r"\d")
 BOS, EOS = "<s>", "</s>"
 
 
+@lru_cache(maxsize=1 << 20)
 def feature_form(token: str) -> str:
     """Full-width and half-width forms read the same (NFKC) without touching the output text."""
     return unicodedata.normalize("NFKC", token)
@@ -108,6 +110,8 @@ class FeatureEncoder:
         self.config, self.words, self.chars, self.bigrams, self.tags = config, words, chars, bigrams, tags
         self.segments = segments
         self._word_cache: dict[str, int] = {}
+        # Keys are a pure function of the form; cached because bigrams ask for each token's key again.
+        self.word_key = lru_cache(maxsize=1 << 20)(self._word_key)  # type: ignore[method-assign]
 
     @classmethod
     def fit(cls, sentences: Sequence[Sequence[str]], tags: Sequence[str], config: ModelConfig) -> "FeatureEncoder":
@@ -136,7 +140,7 @@ class FeatureEncoder:
             )
         return encoder
 
-    def word_key(self, form: str) -> str:
+    def _word_key(self, form: str) -> str:
         if self.config.lowercase:
             form = form.lower()
         if self.config.normalize_digits:
