@@ -6,6 +6,7 @@ leaves either the old model or the new one, never a mix.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -44,20 +45,22 @@ def save(
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
-        config = {
-            "format_version": FORMAT_VERSION,
-            "nertag_version": __version__,
-            "model": tagger.config.to_json(),
-            "labels": tagger.labels,
-            **(extra or {}),
-        }
-        (staging / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         (staging / VOCAB).write_text(json.dumps(tagger.features.to_json(), ensure_ascii=False), encoding="utf-8")
         weights = {
             k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
             for k, v in tagger.net.state_dict().items()
         }
         save_file(weights, str(staging / WEIGHTS), metadata={"nertag_version": __version__})
+        config = {
+            "format_version": FORMAT_VERSION,
+            "nertag_version": __version__,
+            "model": tagger.config.to_json(),
+            "labels": tagger.labels,
+            # Checked on load, so a tampered or half-copied file is refused rather than used.
+            "sha256": {name: _sha256(staging / name) for name in (VOCAB, WEIGHTS)},
+            **(extra or {}),
+        }
+        (staging / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         for name in (CONFIG, VOCAB, WEIGHTS):
             with open(staging / name, "rb") as handle:
                 os.fsync(handle.fileno())
@@ -67,6 +70,10 @@ def save(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _make_readable(staging: Path) -> None:
@@ -130,6 +137,9 @@ def load(directory: str | Path, device: str = "cpu") -> Tagger:
         weights = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{weights_path}: unreadable weights, truncated or corrupted ({error})") from None
+    for name, digest in (meta.get("sha256") or {}).items():
+        if (directory / name).is_file() and _sha256(directory / name) != digest:
+            raise ModelError(f"{directory / name}: contents do not match the checksum in config.json (altered or damaged)")
     expected = net.state_dict()
     problems = sorted(set(expected) ^ set(weights)) + [
         k for k in expected if k in weights and weights[k].shape != expected[k].shape

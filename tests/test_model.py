@@ -97,3 +97,19 @@ def test_models_load_only_through_safe_formats(zh_model_dir: Path, tmp_path: Pat
     (tmp_path / "future" / CONFIG).write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(ModelError, match="model format 99"):
         load(tmp_path / "future")
+
+
+def test_altered_weights_are_refused_by_checksum(zh_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from nertag.serialize import ModelError
+
+    altered = tmp_path / "altered"
+    shutil.copytree(zh_model_dir, altered)
+    weights = load_file(str(altered / "weights.safetensors"))
+    weights["emission.bias"] = weights["emission.bias"] + 1.0  # still a valid file, different model
+    save_file(weights, str(altered / "weights.safetensors"))
+    with pytest.raises(ModelError, match="do not match the checksum"):
+        load(altered)
