@@ -65,6 +65,7 @@ def _load_tagger(model: str | None, device: str, sample: str = ""):
 @click.option("--embeddings", type=click.Path(dir_okay=False), default=None, help="word2vec/GloVe text file for the word table (char-unit models: the segmenter-word table).")
 @click.option("--char-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for the character table.")
 @click.option("--bigram-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for character bigrams (two-character entries).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Save an SVG chart of loss and dev F1 per epoch here.")
 @click.option("--weights-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True, help="float16 halves the model file.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
@@ -131,6 +132,12 @@ def train_command(train_path: str, dev_path: str | None, out_dir: str, **options
         pretrained=pretrained,
     )
     best = max(history, key=lambda e: e.f1)
+    if options["plot_path"]:
+        from nertag.plot import training_chart
+        from nertag.workflows import atomic_output
+
+        with atomic_output(options["plot_path"], sys.stdout) as out:
+            out.write(training_chart(history, f"nertag train {train_path}"))
     click.echo(f"saved {out_dir} (best dev F1 {100 * best.f1:.2f} at epoch {best.epoch})", err=True)
 
 

@@ -67,6 +67,10 @@ def train_from_files(
                 "epochs_run": len(history),
                 "dev_f1": round(best.f1, 6),
                 "settings": asdict(settings),
+                "history": [
+                    {"epoch": e.epoch, "loss": round(e.loss, 6), "dev_f1": round(e.f1, 6), "seconds": round(e.seconds, 2)}
+                    for e in history
+                ],
                 "pretrained": {k: os.path.basename(v) for k, v in (pretrained or {}).items()},
             }
         },

@@ -21,12 +21,16 @@ def test_train_tag_score(runner: CliRunner, en_path: Path, tmp_path: Path) -> No
     result = runner.invoke(
         main,
         ["train", "--train", str(en_path), "--dev", str(en_path), "--out", str(out), "--epochs", "2",
-         "--word-dim", "8", "--char-dim", "4", "--hidden-size", "8", "--device", "cpu"],
+         "--word-dim", "8", "--char-dim", "4", "--hidden-size", "8", "--device", "cpu",
+         "--plot", str(tmp_path / "training.svg")],
     )
     assert result.exit_code == 0, result.output
+    chart = (tmp_path / "training.svg").read_text()
+    assert chart.startswith("<svg") and chart.count("<polyline") == 2 and "best dev F1" in chart
     assert "epoch   1" in result.stderr and "saved" in result.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["training"]["corpus_scheme"] == "BIO" and config["model"]["token_unit"] == "word"
+    assert [h["epoch"] for h in config["training"]["history"]] == [1, 2]
 
     text = "EU rejects German call.\nPeter Blackburn\n"
     tagged = runner.invoke(main, ["tag", "--model", str(out)], input=text)
