@@ -5,11 +5,13 @@ Installed as ``nertag.cli`` (see pyproject.toml), so no top-level ``cli`` module
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import signal
 import sys
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -59,7 +61,7 @@ def _load_tagger(model: str | None, device: str, sample: str = ""):
 
 
 @main.command("train")
-@click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False), help="Training corpus (CoNLL columns).")
+@click.option("--train", "train_path", default=None, type=click.Path(dir_okay=False), help="Training corpus (CoNLL columns).")
 @click.option("--dev", "dev_path", default=None, type=click.Path(dir_okay=False), help="Dev corpus, for early stopping.")
 @click.option("--dev-fraction", default=0.0, help="Without --dev: hold out this share of TRAIN (drawn with --seed) as dev.")
 @click.option("--embeddings", type=click.Path(dir_okay=False), default=None, help="word2vec/GloVe text file for the word table (char-unit models: the segmenter-word table).")
@@ -67,7 +69,8 @@ def _load_tagger(model: str | None, device: str, sample: str = ""):
 @click.option("--bigram-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for character bigrams (two-character entries).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Save an SVG chart of loss and dev F1 per epoch here.")
 @click.option("--weights-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True, help="float16 halves the model file.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False), help="Continue the run whose checkpoint is this folder (OUT.checkpoint); other options come from it.")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
 @click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
@@ -92,12 +95,24 @@ def _load_tagger(model: str | None, device: str, sample: str = ""):
 @click.option("--min-bigram-count", type=int, default=None)
 @click.option("--min-segment-count", type=int, default=None, help="Rarer segmenter words become <unk> (counted per character).")
 @friendly_errors
-def train_command(train_path: str, dev_path: str | None, out_dir: str, **options: Any) -> None:
-    """Train a model on TRAIN, stop early on DEV entity F1, save the best epoch to OUT."""
-    if dev_path is None and not options["dev_fraction"]:
-        raise click.UsageError("give --dev FILE, or --dev-fraction to hold out part of --train")
+def train_command(
+    train_path: str | None, dev_path: str | None, out_dir: str | None, resume_dir: str | None, **options: Any
+) -> None:
+    """Train a model on TRAIN, stop early on DEV entity F1, save the best epoch to OUT.
+
+    Ctrl-C or SIGTERM stops after keeping the last finished epoch in OUT.checkpoint; run
+    `nertag train --resume OUT.checkpoint` to finish with the model an uninterrupted run gives.
+    """
     from nertag.train import default_config
     from nertag.workflows import train_from_files
+
+    if resume_dir is not None:
+        _resume(resume_dir)
+        return
+    if train_path is None or out_dir is None:
+        raise click.UsageError("give --train and --out (or --resume CHECKPOINT)")
+    if dev_path is None and not options["dev_fraction"]:
+        raise click.UsageError("give --dev FILE, or --dev-fraction to hold out part of --train")
 
     settings = TrainConfig(
         epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"],
@@ -118,27 +133,72 @@ def train_command(train_path: str, dev_path: str | None, out_dir: str, **options
     files = {"words": options["embeddings"], "chars": options["char_embeddings"], "bigrams": options["bigram_embeddings"]}
     pretrained = {table: path for table, path in files.items() if path}
 
-    def report(entry: Any) -> None:
-        mark = " *" if entry.improved else ""
-        click.echo(
-            f"epoch {entry.epoch:3d}  loss {entry.loss:8.4f}  dev P {100 * entry.precision:6.2f}  "
-            f"R {100 * entry.recall:6.2f}  F1 {100 * entry.f1:6.2f}  {entry.seconds:6.1f}s{mark}",
-            err=True,
+    with _stop_on_signals() as stopping:
+        _, history = train_from_files(
+            train_path, dev_path, out_dir, configure, settings, options["tag_column"], _report_epoch,
+            progress=sys.stderr.isatty(), dev_fraction=options["dev_fraction"],
+            weights_dtype=options["weights_dtype"], pretrained=pretrained, should_stop=stopping,
         )
+    _finish_training(history, out_dir, options["plot_path"], train_path)
 
-    _, history = train_from_files(
-        train_path, dev_path, out_dir, configure, settings, options["tag_column"], report,
-        progress=sys.stderr.isatty(), dev_fraction=options["dev_fraction"], weights_dtype=options["weights_dtype"],
-        pretrained=pretrained,
+
+def _report_epoch(entry: Any) -> None:
+    mark = " *" if entry.improved else ""
+    click.echo(
+        f"epoch {entry.epoch:3d}  loss {entry.loss:8.4f}  dev P {100 * entry.precision:6.2f}  "
+        f"R {100 * entry.recall:6.2f}  F1 {100 * entry.f1:6.2f}  {entry.seconds:6.1f}s{mark}",
+        err=True,
     )
+
+
+def _finish_training(history: Any, out_dir: str, plot_path: str | None, train_path: str) -> None:
     best = max(history, key=lambda e: e.f1)
-    if options["plot_path"]:
+    if plot_path:
         from nertag.plot import training_chart
         from nertag.workflows import atomic_output
 
-        with atomic_output(options["plot_path"], sys.stdout) as out:
+        with atomic_output(plot_path, sys.stdout) as out:
             out.write(training_chart(history, f"nertag train {train_path}"))
     click.echo(f"saved {out_dir} (best dev F1 {100 * best.f1:.2f} at epoch {best.epoch})", err=True)
+
+
+def _resume(checkpoint: str) -> None:
+    """Continue a stopped run with the data, settings and options stored in its checkpoint."""
+    from pathlib import Path
+
+    from nertag.checkpoint import read_checkpoint
+    from nertag.workflows import train_from_files
+
+    state, _ = read_checkpoint(Path(checkpoint))
+    job = state["job"]
+    config = ModelConfig.from_json(state["model"])
+    settings = TrainConfig(**state["settings"])
+    for entry in state["progress"]["history"]:
+        click.echo(f"epoch {entry['epoch']:3d}  (from the checkpoint)  dev F1 {100 * entry['f1']:6.2f}", err=True)
+    with _stop_on_signals() as stopping:
+        _, history = train_from_files(
+            job["train"], job["dev"], job["out"], lambda _: config, settings, job["tag_column"], _report_epoch,
+            progress=sys.stderr.isatty(), dev_fraction=job["dev_fraction"], weights_dtype=job["weights_dtype"],
+            pretrained=job["pretrained"], resume=True, should_stop=stopping,
+        )
+    _finish_training(history, job["out"], None, job["train"])
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """Turn SIGINT and SIGTERM into a request that training checks between batches."""
+    from nertag.train_state import TrainingInterrupted
+
+    requested: list[int] = []
+    previous = {sig: signal.signal(sig, lambda number, _frame: requested.append(number)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield lambda: bool(requested)
+    except TrainingInterrupted as stop:
+        click.echo(f"nertag: {stop}", err=True)
+        sys.exit(130)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -65,7 +65,7 @@ def save(
             with open(staging / name, "rb") as handle:
                 os.fsync(handle.fileno())
         _make_readable(staging)
-        _swap_in(staging, directory)
+        replace_directory(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -85,7 +85,8 @@ def _make_readable(staging: Path) -> None:
         os.chmod(path, 0o666 & ~umask)
 
 
-def _swap_in(staging: Path, directory: Path) -> None:
+def replace_directory(staging: Path, directory: Path) -> None:
+    """Put the complete folder `staging` where `directory` is, by renames only."""
     if directory.exists():
         retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
         os.replace(directory, retired)

@@ -6,32 +6,24 @@ import logging
 import random
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import torch
 
 from .config import ModelConfig, TrainConfig
 from .conll import Sentence
+from .checkpoint import read_checkpoint, restore, save_checkpoint, vocab_digest
 from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf
 from .schemes import Scheme, convert, spans, tag_set
 from .scoring import score
 from .tagger import Tagger
+from .train_state import EpochLog, TrainingInterrupted, TrainingProgress
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EpochLog:
-    epoch: int
-    loss: float
-    precision: float
-    recall: float
-    f1: float
-    seconds: float
-    improved: bool
 
 
 def is_character_corpus(sentences: Sequence[Sentence]) -> bool:
@@ -113,11 +105,18 @@ def train(
     on_epoch: Callable[[EpochLog], None] | None = None,
     progress: bool = False,
     pretrained: dict[str, str] | None = None,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+    job: dict[str, object] | None = None,
 ) -> tuple[Tagger, list[EpochLog]]:
     """Train a model and return it (weights of the best dev epoch) with one log entry per epoch.
 
     ``pretrained`` maps a table ("words", "chars", "bigrams") to a word2vec/GloVe text file that
-    initialises it.
+    initialises it.  With ``checkpoint`` (and ``job``, facts stored with it for whoever resumes), the run's state is saved there after every epoch; with
+    ``resume`` it first continues from that state, ending with the model an uninterrupted run gives.
+    When ``should_stop()`` turns true, training stops between batches and raises
+    :class:`TrainingInterrupted`; the unfinished epoch is dropped.
     """
     if not train_sentences:
         raise ValueError("no training sentences")
@@ -144,30 +143,51 @@ def train(
     dev_gold = [list(s.tags) for s in dev_sentences]
 
     average = WeightAverage(net, settings.ema_decay)
-    history: list[EpochLog] = []
-    best_f1, best_state, stale = -1.0, None, 0
-    for epoch in range(1, settings.epochs + 1):
+    progress_state, best_state = TrainingProgress(), None
+    meta = {
+        "model": config.to_json(),
+        "settings": asdict(settings),
+        "vocab_sha256": vocab_digest(features.to_json()),
+        "job": job or {},
+    }
+    if resume:
+        assert checkpoint is not None
+        saved, tensors = read_checkpoint(checkpoint)
+        if saved.get("vocab_sha256") != meta["vocab_sha256"] or saved.get("model") != meta["model"]:
+            raise ValueError(f"{checkpoint}: checkpoint was made with other training data or model settings")
+        best_state, progress_state = restore(saved, tensors, net, optimizer, average.shadow, generator)
+    elif checkpoint is not None:
+        save_checkpoint(checkpoint, net, optimizer, average.shadow, generator, None, progress_state, meta)
+    history = progress_state.history
+    for epoch in range(progress_state.epoch + 1, settings.epochs + 1):
+        if progress_state.stale >= settings.patience:
+            break
         for group in optimizer.param_groups:
             group["lr"] = settings.lr / (1 + settings.lr_decay * (epoch - 1))
         started = time.perf_counter()
-        loss = _train_epoch(net, corpus, optimizer, settings, generator, progress, epoch, average)
+        try:
+            loss = _train_epoch(net, corpus, optimizer, settings, generator, progress, epoch, average, should_stop)
+        except TrainingInterrupted:
+            raise TrainingInterrupted(epoch - 1, str(checkpoint) if checkpoint else None) from None
         with average.swapped_in():
             report = score(dev_gold, tagger.predict(dev_tokens)).micro
-            improved = report.f1 > best_f1
+            improved = report.f1 > progress_state.best_f1
             if improved:
-                best_f1, stale = report.f1, 0
+                progress_state.best_f1, progress_state.stale = report.f1, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
             else:
-                stale += 1
+                progress_state.stale += 1
         entry = EpochLog(
             epoch, loss, report.precision, report.recall, report.f1, time.perf_counter() - started, improved
         )
         history.append(entry)
+        progress_state.epoch = epoch
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, net, optimizer, average.shadow, generator, best_state, progress_state, meta)
         if on_epoch:
             on_epoch(entry)
-        if stale >= settings.patience:
+        if progress_state.stale >= settings.patience:
             log.info("no dev F1 gain in %d epochs; stopping", settings.patience)
-            break
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
@@ -193,6 +213,7 @@ def _train_epoch(
     progress: bool,
     epoch: int,
     average: "WeightAverage | None" = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> float:
     from tqdm import tqdm
 
@@ -201,6 +222,8 @@ def _train_epoch(
     total = torch.zeros((), device=device)
     batches = length_batches(corpus.lengths, settings.batch_size, generator)
     for indices in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not progress, unit="batch"):
+        if should_stop():
+            raise TrainingInterrupted(epoch - 1, None)
         batch = corpus.batch(indices).to(device)
         loss = net.loss(batch)
         optimizer.zero_grad(set_to_none=True)

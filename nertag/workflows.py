@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TextIO
 
+from .checkpoint import checkpoint_path
 from .config import ModelConfig, TrainConfig
 from .conll import InputError, Sentence, corpus_scheme, read_conll
 from .schemes import Scheme, convert, spans
@@ -37,8 +39,13 @@ def train_from_files(
     dev_fraction: float = 0.0,
     weights_dtype: str = "float32",
     pretrained: dict[str, str] | None = None,
+    resume: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> tuple[Tagger, list[EpochLog]]:
     """Read both corpora, train, and save the best epoch's model to ``out_dir``.
+
+    The run keeps a checkpoint in ``<out_dir>.checkpoint`` after every epoch, removed once the model
+    is saved; ``resume`` continues from it.
 
     ``configure`` picks the model settings from the training sentences (defaults depend on them).
     Without ``dev_path``, a ``dev_fraction`` of the training sentences, drawn with the training
@@ -53,7 +60,15 @@ def train_from_files(
         train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, settings.seed)
         dev_name = f"{dev_fraction:g} of {os.path.basename(train_path)} held out with seed {settings.seed}"
     config = configure(train_sentences)
-    tagger, history = train(train_sentences, dev_sentences, config, settings, on_epoch, progress, pretrained)
+    checkpoint = checkpoint_path(out_dir)
+    job = {
+        "train": train_path, "dev": dev_path, "out": out_dir, "tag_column": tag_column, "dev_fraction": dev_fraction,
+        "weights_dtype": weights_dtype, "pretrained": pretrained or {},
+    }
+    tagger, history = train(
+        train_sentences, dev_sentences, config, settings, on_epoch, progress, pretrained,
+        checkpoint=checkpoint, resume=resume, should_stop=should_stop, job=job,
+    )
     best = max(history, key=lambda e: e.f1)
     save(
         tagger,
@@ -76,6 +91,7 @@ def train_from_files(
         },
         weights_dtype=weights_dtype,
     )
+    shutil.rmtree(checkpoint, ignore_errors=True)
     return tagger, history
 
 

@@ -1,0 +1,33 @@
+"""What a training run has done so far: per-epoch logs and the early-stopping counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class EpochLog:
+    epoch: int
+    loss: float
+    precision: float
+    recall: float
+    f1: float
+    seconds: float
+    improved: bool
+
+
+@dataclass
+class TrainingProgress:
+    epoch: int = 0  # the last finished epoch
+    best_f1: float = -1.0
+    stale: int = 0  # epochs since dev F1 last improved
+    history: list[EpochLog] = field(default_factory=list)
+
+
+class TrainingInterrupted(Exception):
+    """Training was asked to stop; the checkpoint of the last finished epoch is kept."""
+
+    def __init__(self, epoch: int, checkpoint: str | None) -> None:
+        self.epoch, self.checkpoint = epoch, checkpoint
+        where = f"; continue with --resume {checkpoint}" if checkpoint else ""
+        super().__init__(f"training stopped after epoch {epoch}{where}")
