@@ -216,12 +216,13 @@ def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--format", "output_format", type=click.Choice(["conll", "jsonl", "html"]), default="jsonl", show_default=True, help="html: a standalone page with entities highlighted (text input only).")
 @click.option("--input-format", type=click.Choice(["text", "conll"]), default="text", show_default=True, help="text: one document a line; conll: tokens in the first column.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default=None, help="Output file (default: standard output).")
+@click.option("--nbest", type=click.IntRange(0, 100), default=0, help="Write the K most probable labellings of each sentence with their probabilities (jsonl).")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Drop entities whose CRF probability is lower.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @friendly_errors
 def tag_command(
     inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
-    min_confidence: float, device: str | None,
+    nbest: int, min_confidence: float, device: str | None,
 ) -> None:
     """Tag INPUT files (default: standard input) and write entities as JSON lines or CoNLL."""
     from nertag.workflows import atomic_output, read_lines, tag_conll, tag_lines
@@ -235,7 +236,7 @@ def tag_command(
                     raise click.UsageError("--format html needs text input")
                 tag_conll(tagger, parse_conll(text, source, require_tags=False), out, output_format)
             else:
-                tag_lines(tagger, read_lines(text), out, output_format, min_confidence)
+                tag_lines(tagger, read_lines(text), out, output_format, min_confidence, nbest)
 
 
 @main.command("score")

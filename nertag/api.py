@@ -8,7 +8,7 @@ from typing import Sequence
 
 from .builtin import resolve_model
 from .serialize import load as load_directory
-from .tagger import Entity, Tagger
+from .tagger import Entity, Reading, Tagger
 
 
 def load(model: str | Path, device: str = "cpu") -> Tagger:
@@ -21,13 +21,23 @@ def _cached(model: str, device: str) -> Tagger:
     return load(model, device)
 
 
-def tag(text: str | Sequence[str], model: str | Path | Tagger | None = None) -> list[Entity] | list[list[Entity]]:
+def tag(
+    text: str | Sequence[str], model: str | Path | Tagger | None = None, nbest: int = 0
+) -> list[Entity] | list[list[Entity]] | list[list[Reading]] | list[list[list[Reading]]]:
     """Entities of ``text`` (a string), or of each string in a list.
 
     ``model`` is a built-in name, a model directory or a loaded :class:`Tagger`; by default the
     built-in Chinese or English model is picked from the text.  Models are loaded once and cached.
+    With ``nbest=K`` a string gives, for each of its sentences, the K most probable labellings
+    (:class:`~nertag.tagger.Reading`, with probability and entities) instead.
     """
     if isinstance(model, Tagger):
-        return model.tag(text)
-    sample = text if isinstance(text, str) else "".join(text[:50])
-    return _cached(str(resolve_model(model, sample)), "cpu").tag(text)
+        tagger = model
+    else:
+        sample = text if isinstance(text, str) else "".join(text[:50])
+        tagger = _cached(str(resolve_model(model, sample)), "cpu")
+    if nbest:
+        if isinstance(text, str):
+            return tagger.readings(text, nbest)
+        return [tagger.readings(t, nbest) for t in text]
+    return tagger.tag(text)

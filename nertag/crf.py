@@ -178,3 +178,41 @@ class CRF(nn.Module):
             path.append(last)
         path.reverse()
         return torch.stack(path, dim=1) * mask, best_score
+
+    def nbest(self, emissions: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``k`` best paths of one sentence and their log-probabilities.
+
+        emissions: (time, tags).  Returns paths (n, time) and log-probabilities (n,), best first,
+        with n = min(k, number of legal paths).  Keeps the k best partial scores per tag at each step.
+        """
+        if emissions.dim() != 2 or emissions.size(1) != self.num_tags:
+            raise ValueError(f"emissions must be (time, {self.num_tags}), got {tuple(emissions.shape)}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        transitions, start, end = self._scores()
+        steps, num_tags = emissions.shape
+        scores = (start + emissions[0]).unsqueeze(1)  # (tags, kept): best partial scores ending in a tag
+        pointers: list[torch.Tensor] = []  # per step (tags, kept): flat (previous tag, previous rank)
+        for t in range(1, steps):
+            kept = scores.size(1)
+            # candidates[(previous tag, previous rank), next tag]
+            candidates = (scores.unsqueeze(2) + transitions.unsqueeze(1)).reshape(num_tags * kept, num_tags)
+            best, index = candidates.topk(min(k, num_tags * kept), dim=0)  # (new kept, tags)
+            scores = (best + emissions[t]).t()
+            pointers.append(index.t())
+        final = (scores + end.unsqueeze(1)).reshape(-1)  # (tags * kept)
+        top, flat = final.topk(min(k, final.numel()))
+        legal = top > ILLEGAL / 2
+        top, flat = top[legal], flat[legal]
+        paths = []
+        for position in flat.tolist():
+            tag, rank = divmod(position, scores.size(1))
+            path = [tag]
+            for t in range(len(pointers) - 1, -1, -1):
+                previous_kept = pointers[t - 1].size(1) if t > 0 else 1
+                tag, rank = divmod(int(pointers[t][tag, rank]), previous_kept)
+                path.append(tag)
+            paths.append(path[::-1])
+        everything = torch.ones(1, steps, dtype=torch.bool, device=emissions.device)
+        log_z = self.log_partition(emissions.unsqueeze(0), everything)
+        return torch.tensor(paths, dtype=torch.long).reshape(len(paths), steps), top - log_z

@@ -33,6 +33,20 @@ class Entity:
         return record
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One labelling of a sentence, ``text[start:end]`` of the input, with its probability."""
+
+    start: int
+    end: int
+    probability: float
+    entities: list[Entity]
+
+    def to_json(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "probability": round(self.probability, 6),
+                "entities": [e.to_json() for e in self.entities]}
+
+
 class Tagger:
     """Holds a network, its feature encoder and its device; reuse one for many calls."""
 
@@ -92,6 +106,44 @@ class Tagger:
         probabilities = self.net.crf.segment_log_probs(emissions, batch.mask, paths, segments.to(self.device))
         values = iter(probabilities.exp().cpu().tolist())
         return [[(span, next(values)) for span in row] for row in found]
+
+    def nbest(self, token_lists: Sequence[Sequence[str]], k: int) -> list[list[tuple[list[Span], float]]]:
+        """The ``k`` most probable labellings of each sentence, as entity spans with their probability."""
+        results: list[list[tuple[list[Span], float]]] = [[] for _ in token_lists]
+        todo = [i for i, tokens in enumerate(token_lists) if tokens]
+        for first in range(0, len(todo), 4096):
+            chunk = todo[first : first + 4096]
+            corpus = self.features.encode([token_lists[i] for i in chunk])
+            for group in self._batches([len(token_lists[i]) for i in chunk], 8192):
+                for local, found in zip(group, self._nbest(corpus, group, k)):
+                    results[chunk[local]] = found
+        return results
+
+    @torch.inference_mode()
+    def _nbest(self, corpus: EncodedCorpus, group: list[int], k: int) -> list[list[tuple[list[Span], float]]]:
+        self.net.eval()
+        batch = corpus.batch(torch.tensor(group)).to(self.device)
+        emissions = self.net.emissions(batch)
+        found = []
+        for row, length in enumerate(batch.lengths.tolist()):
+            paths, log_probs = self.net.crf.nbest(emissions[row, :length], k)
+            found.append([
+                (spans([self.tags[j] for j in path]), probability)
+                for path, probability in zip(paths.tolist(), log_probs.exp().tolist())
+            ])
+        return found
+
+    def readings(self, text: str, k: int) -> list[list[Reading]]:
+        """For each sentence of ``text``, its ``k`` most probable labellings with their entities."""
+        sentences_offsets = self.tokenize(text)
+        alternatives = self.nbest([[text[s:e] for s, e in sent] for sent in sentences_offsets], k)
+        return [
+            [
+                Reading(sent[0][0], sent[-1][1], probability, [self._entity(text, sent, span, None) for span in found])
+                for found, probability in options
+            ]
+            for sent, options in zip(sentences_offsets, alternatives)
+        ]
 
     def tokenize(self, text: str) -> list[list[tuple[int, int]]]:
         """Offsets of the model's tokens in ``text``, grouped into sentences."""

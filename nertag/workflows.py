@@ -123,9 +123,24 @@ def read_lines(data: str) -> list[str]:
 
 
 def tag_lines(
-    tagger: Tagger, lines: Sequence[str], out: TextIO, output_format: str, min_confidence: float = 0.0
+    tagger: Tagger,
+    lines: Sequence[str],
+    out: TextIO,
+    output_format: str,
+    min_confidence: float = 0.0,
+    nbest: int = 0,
 ) -> None:
-    """Tag each line as one document and write one record per line, dropping less confident entities."""
+    """Tag each line as one document and write one record per line, dropping less confident entities.
+
+    With ``nbest`` (jsonl only) each record lists, per sentence, the most probable labellings.
+    """
+    if nbest:
+        if output_format != "jsonl":
+            raise ValueError("--nbest writes jsonl; add --format jsonl")
+        for line in lines:
+            sentences = [[r.to_json() for r in readings] for readings in tagger.readings(line, nbest)]
+            out.write(json.dumps({"text": line, "sentences": sentences}, ensure_ascii=False) + "\n")
+        return
     page: list[tuple[str, list]] = []
     for start in range(0, len(lines), 2000):  # bounded memory for long inputs
         chunk = lines[start : start + 2000]

@@ -132,3 +132,23 @@ def test_score_writes_errors_side_by_side(runner: CliRunner, tmp_path: Path) -> 
     assert written[0] == f"# {gold}:4"
     assert written[2].split() == ["Blackburn", "I-PER", "O", "<--"]
     assert len([line for line in written if line.startswith("#")]) == 1
+
+
+def test_nbest_readings(runner: CliRunner, en_model_dir: Path) -> None:
+    from nertag import tag
+
+    text = "John Smith visited New York . Reuters"
+    readings = tag(text, model=str(en_model_dir), nbest=3)
+    assert len(readings) == 2  # two sentences
+    for options in readings:
+        probabilities = [r.probability for r in options]
+        assert 1 <= len(options) <= 3 and probabilities == sorted(probabilities, reverse=True)
+        assert sum(probabilities) <= 1.0 + 1e-6
+        for reading in options:
+            assert all(text[e.start : e.end] == e.text and reading.start <= e.start for e in reading.entities)
+    best = {(e.text, e.label) for options in readings for e in options[0].entities}
+    assert best == {(e.text, e.label) for e in tag(text, model=str(en_model_dir))}
+    result = runner.invoke(main, ["tag", "--model", str(en_model_dir), "--nbest", "2"], input=text + "\n")
+    record = json.loads(result.stdout)
+    assert record["text"] == text and len(record["sentences"]) == 2
+    assert all(1 <= len(s) <= 2 and "probability" in s[0] for s in record["sentences"])

@@ -119,3 +119,23 @@ def test_segment_probabilities_against_brute_force(seed: int) -> None:
         wanted = tuple(best[b, s:e].tolist())
         expected = sum(float(w) for w, p in zip(weights, paths) if p[s:e] == wanted)
         assert abs(probability - expected) < 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("constrained", [False, True])
+@torch.no_grad()
+def test_nbest_against_brute_force(seed: int, constrained: bool) -> None:
+    vocabulary = tag_set(["X"], Scheme.BIOES)  # 5 tags
+    allowed = allowed_transitions(vocabulary, Scheme.BIOES) if constrained else None
+    torch.manual_seed(seed)
+    crf = CRF(len(vocabulary), allowed).double()
+    emissions = torch.randn(4, len(vocabulary), dtype=torch.float64)
+    paths, log_probs = crf.nbest(emissions, 6)
+    everything = list(itertools.product(range(len(vocabulary)), repeat=4))
+    scores = torch.stack([path_score(crf, emissions, p) for p in everything])
+    log_z = torch.logsumexp(scores, 0)
+    ranked = sorted(zip(scores.tolist(), everything), reverse=True)
+    ranked = [(s, p) for s, p in ranked if s > -5000][:6]
+    assert [tuple(p) for p in paths.tolist()] == [p for _, p in ranked]
+    assert torch.allclose(log_probs, torch.tensor([s for s, _ in ranked], dtype=torch.float64) - log_z)
+    assert torch.equal(paths[0], crf.decode(emissions[None], torch.ones(1, 4, dtype=torch.bool))[0][0])
