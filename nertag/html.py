@@ -60,6 +60,9 @@ def render(documents: Sequence[tuple[str, Sequence[Entity]]], labels: Iterable[s
             position = entity.end
         pieces.append(escape(text[position:]))
         parts.append(f'<div class="doc">{"".join(pieces)}</div>')
-    legend = "".join(_mark(label, label, colour) for label, colour in colours.items())
+    legend = "".join(
+        f'<mark class="entity" data-label="{escape(label)}" style="background: {colour}">{escape(label)}</mark>'
+        for label, colour in colours.items()
+    )
     chinese = any("\u4e00" <= c <= "\u9fff" for text, _ in documents[:20] for c in text[:200])
     return _PAGE.format(lang="zh" if chinese else "en", legend=legend, documents="\n".join(parts))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+
+import pytest
 
 from click.testing import CliRunner
 
@@ -60,3 +64,26 @@ def test_html_page_keeps_text_and_marks_entities(en_model_dir: Path) -> None:
     assert page.docs == lines
     assert ("John Smith", "PER") in page.marks
     assert set(page.legend) == {"LOC", "MISC", "ORG", "PER"}
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BIOGRAPHY = "姚明（30）年1月2日出生于河南省郑州市，祖籍浙江宁波，中国职业篮球运动员。"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)")
+def test_biography_page_renders_in_headless_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "bio.html"
+    result = CliRunner().invoke(main, ["tag", "--format", "html", "-o", str(page)], input=BIOGRAPHY + "\n")
+    assert result.exit_code == 0, result.output
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    reader = PageReader()
+    reader.feed(dom.stdout)
+    assert reader.docs == [BIOGRAPHY]
+    assert ("姚明", "PER") in reader.marks
+    assert {"河南省", "郑州市", "浙江", "宁波"} <= {text for text, label in reader.marks if label == "LOC"}
+    shot = tmp_path / "bio.png"
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=900,300", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.stat().st_size > 1000
