@@ -152,3 +152,24 @@ def test_nbest_readings(runner: CliRunner, en_model_dir: Path) -> None:
     record = json.loads(result.stdout)
     assert record["text"] == text and len(record["sentences"]) == 2
     assert all(1 <= len(s) <= 2 and "probability" in s[0] for s in record["sentences"])
+
+
+def test_more_bad_inputs(runner: CliRunner, tmp_path: Path, en_model_dir: Path) -> None:
+    import shutil
+
+    gold = tmp_path / "gold.txt"
+    gold.write_text("Paris B-CITY\n")
+    unknown = runner.invoke(main, ["score", str(gold), "--model", str(en_model_dir)])
+    assert unknown.exit_code == 1 and "labels the model does not know: CITY" in unknown.stderr
+
+    incomplete = tmp_path / "incomplete"
+    shutil.copytree(en_model_dir, incomplete)
+    (incomplete / "vocab.json").unlink()
+    result = runner.invoke(main, ["tag", "--model", str(incomplete)], input="x\n")
+    assert result.exit_code == 1 and "vocab.json is missing" in result.stderr
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    result = runner.invoke(main, ["score", str(empty), str(empty)])
+    assert result.exit_code == 1 and "no sentences" in result.stderr
+    assert "Traceback" not in unknown.output + result.output

@@ -79,3 +79,31 @@ def test_sigterm_stops_cleanly_with_a_checkpoint(zh_path: Path, tmp_path: Path) 
     assert process.returncode == 130, stderr
     assert "continue with --resume" in stderr and "Traceback" not in stderr
     assert checkpoint_path(out).is_dir() and not out.exists()
+
+
+def test_killing_at_random_moments_never_leaves_a_broken_model(en_path: Path, tmp_path: Path) -> None:
+    import random
+    import subprocess
+    import sys
+    import time
+
+    from nertag import load
+    from nertag.checkpoint import read_checkpoint
+
+    out = tmp_path / "model"
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, str(root / "cli.py"), "train", "--train", str(en_path), "--dev", str(en_path),
+               "--out", str(out), "--epochs", "3", "--hidden-size", "8", "--word-dim", "8", "--char-dim", "4"]
+    chance = random.Random(5)
+    for _ in range(6):
+        process = subprocess.Popen(command, stderr=subprocess.DEVNULL, cwd=root)
+        time.sleep(chance.uniform(1.0, 4.0))
+        process.kill()
+        process.wait()
+        if out.exists():
+            load(out)  # a complete model, old or new
+        if checkpoint_path(out).exists():
+            read_checkpoint(checkpoint_path(out))
+        leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+        for name in leftovers:  # staging folders of a killed save are never the model itself
+            assert name.startswith((".model.", ".model.checkpoint."))
