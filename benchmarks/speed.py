@@ -1,6 +1,7 @@
 """Time nertag against the plain reference in one process: training epochs and tagging throughput.
 
     python benchmarks/speed.py --corpus resume --threads 2
+    python benchmarks/speed.py --tagging --threads 2
 
 Prints seconds per epoch (and characters per second for tagging) for each system, and the ratios.
 Both systems run in the same process on the same data, one after the other, so the ratio holds
@@ -10,6 +11,7 @@ even when the machine's absolute speed drifts.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from plain_reference import PlainBiLstmCrf, PlainData, train_epoch  # noqa: E402
+from plain_reference import PlainBiLstmCrf, PlainData, decode, train_epoch  # noqa: E402
 
 from nertag.config import ModelConfig, TrainConfig  # noqa: E402
 from nertag.conll import read_conll  # noqa: E402
@@ -70,14 +72,57 @@ def time_plain_epoch(sentences) -> float:
     return time.perf_counter() - started
 
 
+def time_tagging(threads: int) -> None:
+    """Characters per second tagging MSRA test text: plain reference, tag() with a loaded model, the CLI."""
+    import subprocess
+    import tempfile
+
+    from nertag import load
+
+    sentences = read_conll(CORPORA / "msra/test.bioes")
+    lines = ["".join(s.tokens) for s in sentences]
+    characters = sum(len(line) for line in lines)
+    tokens = [list(s.tokens) for s in sentences]
+    data = PlainData(tokens, [list(s.tags) for s in sentences])
+    plain = PlainBiLstmCrf(len(data.words), len(data.chars), len(data.tags))
+    started = time.perf_counter()
+    decode(plain, data, tokens)
+    plain_seconds = time.perf_counter() - started
+    print(f"tagging MSRA test ({len(lines)} lines, {characters} characters):")
+    print(f"  plain reference decode (untrained weights, pre-tokenized): {characters / plain_seconds:10,.0f} chars/s")
+    tagger = load("zh-msra")
+    tagger.tag_many(lines[:50])  # warm-up: jieba's dictionary, first allocations
+    for name, confidence in (("tag() with confidences", True), ("predict_spans() without confidences", False)):
+        started = time.perf_counter()
+        if confidence:
+            tagger.tag_many(lines)
+        else:
+            tagger.predict_spans([list(line) for line in lines], confidence=False)
+        seconds = time.perf_counter() - started
+        print(f"  nertag zh-msra {name:<38}: {characters / seconds:10,.0f} chars/s  "
+              f"{plain_seconds / seconds:5.2f}x the plain reference")
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder, "msra_test.txt")
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "cli.py"), "tag", str(source), "--model", "zh-msra",
+                        "-o", str(Path(folder, "out.jsonl"))], check=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+        seconds = time.perf_counter() - started
+    print(f"  nertag tag (CLI, process start and model load included): {characters / seconds:10,.0f} chars/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", choices=sorted(FILES), default="resume")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training sentences")
+    parser.add_argument("--tagging", action="store_true", help="time tagging throughput on MSRA test instead")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.tagging:
+        time_tagging(args.threads)
+        return
     train_file, _ = FILES[args.corpus]
     sentences = read_conll(CORPORA / train_file)[: args.limit]
     characters = sum(len(t) for s in sentences for t in s.tokens)
