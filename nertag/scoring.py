@@ -10,17 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from seqeval import metrics
-from seqeval import scheme as seqeval_scheme
-
 from .schemes import Scheme, convert, detect_scheme
 
+# seqeval's scheme class for each of ours (BMES is IOBES with M- written as I-).
 _SEQEVAL_SCHEMES = {
-    Scheme.BIO: seqeval_scheme.IOB2,
-    Scheme.IOB1: seqeval_scheme.IOB1,
-    Scheme.BIOES: seqeval_scheme.IOBES,
-    Scheme.BMES: seqeval_scheme.IOBES,
-    Scheme.BILOU: seqeval_scheme.BILOU,
+    Scheme.BIO: "IOB2",
+    Scheme.IOB1: "IOB1",
+    Scheme.BIOES: "IOBES",
+    Scheme.BMES: "IOBES",
+    Scheme.BILOU: "BILOU",
 }
 
 
@@ -58,6 +56,10 @@ def _strict_tags(tags: Sequence[Sequence[str]], scheme: Scheme) -> list[list[str
 
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], mode: str = "conlleval") -> Report:
     """Score predicted against gold tag sequences (sentence for sentence, token for token)."""
+    # Imported here: seqeval pulls in scikit-learn, which would add a second to every `nertag tag`.
+    from seqeval import metrics
+    from seqeval import scheme as seqeval_scheme
+
     if len(gold) != len(predicted) or any(len(g) != len(p) for g, p in zip(gold, predicted)):
         raise ValueError("gold and predicted tags must have the same sentences and lengths")
     if mode == "conlleval":
@@ -68,7 +70,7 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], mod
         gold_scheme = detect_scheme(gold)
         pred_scheme = detect_scheme(predicted)
         same_letters = {gold_scheme, pred_scheme} <= {Scheme.BIO, Scheme.IOB1} or (
-            _SEQEVAL_SCHEMES[gold_scheme] is _SEQEVAL_SCHEMES[pred_scheme]
+            _SEQEVAL_SCHEMES[gold_scheme] == _SEQEVAL_SCHEMES[pred_scheme]
         )
         if not same_letters:
             # Strict matching needs one scheme; re-write a prediction made with other prefix letters
@@ -76,7 +78,7 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], mod
             # (orphan I-) is left as it is, so strict mode can count it wrong.
             predicted = [convert(s, gold_scheme) for s in predicted]
         gold_tags, pred_tags = _strict_tags(gold, gold_scheme), _strict_tags(predicted, gold_scheme)
-        options = {"mode": "strict", "scheme": _SEQEVAL_SCHEMES[gold_scheme]}
+        options = {"mode": "strict", "scheme": getattr(seqeval_scheme, _SEQEVAL_SCHEMES[gold_scheme])}
     else:
         raise ValueError(f"mode must be 'conlleval' or 'strict', got {mode!r}")
     table = metrics.classification_report(gold_tags, pred_tags, output_dict=True, zero_division=0, **options)
