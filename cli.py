@@ -91,6 +91,7 @@ def _load_tagger(model: str | None, device: str, sample: str = ""):
 @click.option("--char-dim", type=int, default=None, help="Character embedding size; 0 turns the char encoder off.")
 @click.option("--bigram-dim", type=int, default=None, help="Character bigram embedding size; 0 turns bigrams off.")
 @click.option("--segment-dim", type=int, default=None, help="Embedding size of jieba words holding each character; 0 turns them off.")
+@click.option("--lexicon/--no-lexicon", default=None, help="Dictionary-match features per character (char-unit models).")
 @click.option("--min-word-count", type=int, default=None, help="Rarer training tokens become <unk>.")
 @click.option("--min-bigram-count", type=int, default=None)
 @click.option("--min-segment-count", type=int, default=None, help="Rarer segmenter words become <unk> (counted per character).")
@@ -125,7 +126,7 @@ def train_command(
             sentences, token_unit=options["unit"], scheme=options["scheme"], cell=options["cell"],
             hidden_size=options["hidden_size"], layers=options["layers"], dropout=options["dropout"],
             word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
-            segment_dim=options["segment_dim"],
+            segment_dim=options["segment_dim"], lexicon=options["lexicon"],
             min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
             min_segment_count=options["min_segment_count"],
         )

@@ -24,6 +24,7 @@ class ModelConfig:
     bigram_dim: int = 0  # character bigram embeddings (char-unit models); 0 turns them off
     segment_dim: int = 0  # embedding of the jieba word holding each character (char-unit models)
     segment_position_dim: int = 10  # and of the character's place in it: B, M, E or S
+    lexicon: bool = False  # dictionary matches per character and role/length (nertag.lexicon), char-unit
     min_segment_count: int = 2  # counted per character, so a two-character word seen once counts 2
     min_word_count: int = 1  # rarer training tokens map to <unk>, keeping models small
     min_bigram_count: int = 1

@@ -13,6 +13,48 @@ import torch
 from torch import nn
 
 ILLEGAL = -10000.0
+_TINY = torch.finfo(torch.float32).tiny
+
+
+def _log_matmul(scores: torch.Tensor, exp_transitions: torch.Tensor) -> torch.Tensor:
+    """log(exp(scores) @ exp(transitions)), batched over rows: the forward algorithm's step.
+
+    One small matrix product instead of a logsumexp over a (batch, tags, tags) tensor: about three
+    times faster on CPU, where these steps are dominated by per-operation overhead. Products that
+    underflow (tags with no legal predecessor) are clamped, so they score -88 below the best tag
+    rather than -inf, whose gradient would be NaN.
+    """
+    top = scores.amax(1, keepdim=True)
+    return torch.mm((scores - top).exp(), exp_transitions).clamp_min(_TINY).log() + top
+
+
+def _alphas(emissions: torch.Tensor, mask: torch.Tensor, transitions: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+    """alpha[b, t, j]: log-sum of all paths of sentence b ending in tag j at step t, (batch, time, tags).
+
+    Past a sentence's end alpha stays at its last real value.
+    """
+    exp_transitions = transitions.exp()
+    steps = emissions.unbind(1)  # one stack in backward, where per-step indexing zero-fills a copy each step
+    live = mask.unsqueeze(2).unbind(1)
+    alpha = start + steps[0]
+    alphas = [alpha]
+    for emission, alive in zip(steps[1:], live[1:]):
+        alpha = torch.where(alive, _log_matmul(alpha, exp_transitions) + emission, alpha)
+        alphas.append(alpha)
+    return torch.stack(alphas, dim=1)
+
+
+def _betas(emissions: torch.Tensor, mask: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
+    """beta[b, t, j]: log-sum of all paths from tag j at step t to the end, emission at t excluded."""
+    exp_transposed = transitions.t().exp()
+    steps = emissions.unbind(1)
+    live = mask.unsqueeze(2).unbind(1)
+    beta = end.expand(emissions.size(0), -1)  # at and past each sentence's last token
+    betas = [beta] * len(steps)
+    for t in range(len(steps) - 2, -1, -1):
+        beta = torch.where(live[t + 1], _log_matmul(steps[t + 1] + beta, exp_transposed), beta)
+        betas[t] = beta
+    return torch.stack(betas, dim=1)
 
 
 class CRF(nn.Module):
@@ -85,25 +127,10 @@ class CRF(nn.Module):
         last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
         return score + end[last]
 
-    def _forward_scores(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
-        """alpha[t][b, j]: log-sum of all paths of sentence b ending in tag j at step t."""
-        transitions, start, _ = self._scores()
-        # unbind once: its backward is one stack, where per-step indexing would allocate a full
-        # zero gradient of the emissions at every step.
-        steps = emissions.unbind(1)
-        live = mask.unsqueeze(2).unbind(1)
-        alpha = start + steps[0]  # (batch, tags)
-        alphas = [alpha]
-        for emission, alive in zip(steps[1:], live[1:]):
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emission
-            alpha = torch.where(alive, step, alpha)
-            alphas.append(alpha)
-        return alphas
-
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """log Z of each sentence, (batch,)."""
-        _, _, end = self._scores()
-        return torch.logsumexp(self._forward_scores(emissions, mask)[-1] + end, dim=1)
+        transitions, start, end = self._scores()
+        return torch.logsumexp(_alphas(emissions, mask, transitions, start)[:, -1] + end, dim=1)
 
     def forward_backward(
         self, emissions: torch.Tensor, mask: torch.Tensor
@@ -114,18 +141,10 @@ class CRF(nn.Module):
         beta[b, t, j] sums the paths from j at step t to the end (emission at t excluded).
         """
         self._check(emissions, mask)
-        transitions, _, end = self._scores()
-        alphas = self._forward_scores(emissions, mask)
-        steps = emissions.size(1)
-        beta = end.expand(emissions.size(0), -1)  # (batch, tags), past each sentence's end
-        betas = [beta] * steps
-        for t in range(steps - 2, -1, -1):
-            step = torch.logsumexp(transitions + (emissions[:, t + 1] + beta).unsqueeze(1), dim=2)
-            # Before the last real token the step is real; at and after it beta stays the end score.
-            beta = torch.where(mask[:, t + 1, None], step, beta)
-            betas[t] = beta
-        log_z = torch.logsumexp(alphas[-1] + end, dim=1)
-        return torch.stack(alphas, dim=1), torch.stack(betas, dim=1), log_z
+        transitions, start, end = self._scores()
+        alpha = _alphas(emissions, mask, transitions, start)
+        beta = _betas(emissions, mask, transitions, end)
+        return alpha, beta, torch.logsumexp(alpha[:, -1] + end, dim=1)
 
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Posterior probability of each tag at each step by forward-backward, (batch, time, tags)."""

@@ -11,11 +11,12 @@ import unicodedata
 from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, fields
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
 from .config import ModelConfig
+from .lexicon import lexicon_features
 from .segment import segment
 from .vocab import Vocab
 
@@ -41,6 +42,7 @@ class Batch:
     form_index: torch.Tensor | None = None  # (B, T) row of each token in ``chars``
     bigrams: torch.Tensor | None = None  # (B, T, 2) ids of the left and right character bigram
     segments: torch.Tensor | None = None  # (B, T, 2) id of the segmenter's word and place in it (1-4)
+    lexicon: torch.Tensor | None = None  # (B, T, lexicon.WIDTH) dictionary-match strengths
     tags: torch.Tensor | None = None  # (B, T) gold tag ids, 0 on padding
 
     def to(self, device: torch.device | str) -> "Batch":
@@ -61,7 +63,9 @@ class EncodedCorpus:
         bigrams: torch.Tensor | None,
         segments: torch.Tensor | None,
         tags: torch.Tensor | None,
+        lexicon: torch.Tensor | None = None,
     ) -> None:
+        self.lexicon = lexicon
         self.lengths = lengths
         self.offsets = torch.cumsum(lengths, 0) - lengths
         self.words, self.forms, self.bigrams, self.segments, self.tags = words, forms, bigrams, segments, tags
@@ -90,9 +94,18 @@ class EncodedCorpus:
             batch.bigrams = self.bigrams[positions].masked_fill(~mask[..., None], 0)
         if self.segments is not None:
             batch.segments = self.segments[positions].masked_fill(~mask[..., None], 0)
+        if self.lexicon is not None:
+            batch.lexicon = self.lexicon[positions].masked_fill(~mask[..., None], 0.0)
         if self.tags is not None:
             batch.tags = self.tags[positions].masked_fill(~mask, 0)
         return batch
+
+
+def _split(flat: list[str], lengths: list[int]) -> Iterator[list[str]]:
+    start = 0
+    for length in lengths:
+        yield flat[start : start + length]
+        start += length
 
 
 class FeatureEncoder:
@@ -195,12 +208,15 @@ class FeatureEncoder:
                     pairs.append((self.segments.id(self.word_key(word)), place))
                 start += len(sentence)
             segments = torch.tensor(pairs, dtype=torch.long)
+        lexicon = None
+        if self.config.lexicon:
+            lexicon = torch.cat([lexicon_features(s) for s in _split(flat_forms, lengths.tolist())])
         tag_ids = None
         if tags is not None:
             tag_ids = torch.tensor([self.tags.id(t) for s in tags for t in s], dtype=torch.long)
         return EncodedCorpus(
             lengths, torch.tensor(word_ids, dtype=torch.long), forms, form_chars, form_char_lengths, bigrams,
-            segments, tag_ids,
+            segments, tag_ids, lexicon,
         )
 
     def table_sizes(self) -> dict[str, int]:

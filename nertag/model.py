@@ -9,11 +9,12 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .birnn import bidirectional
 from .config import ModelConfig
 from .crf import CRF
 from .features import Batch
+from .lexicon import WIDTH as LEXICON_WIDTH
 from .schemes import Scheme, allowed_transitions
 
 UNK_ID = 1
@@ -38,10 +39,9 @@ class CharEncoder(nn.Module):
 
     def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """chars: (forms, chars) ids; lengths: (forms,). Returns (forms, 2 * hidden)."""
-        packed = pack_padded_sequence(self.embedding(chars), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, state = self.rnn(packed)
-        final = state[0] if isinstance(state, tuple) else state  # (2, forms, hidden) for one layer
-        return torch.cat([final[0], final[1]], dim=1)
+        forward, backward = bidirectional(self.rnn, self.embedding(chars), lengths)
+        last = forward.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, forward.size(2))).squeeze(1)
+        return torch.cat([last, backward[:, 0]], dim=1)
 
 
 class BiLstmCrf(nn.Module):
@@ -75,6 +75,8 @@ class BiLstmCrf(nn.Module):
             self.segment_embedding = nn.Embedding(num_segments, config.segment_dim, padding_idx=0)
             self.segment_position_embedding = nn.Embedding(5, config.segment_position_dim, padding_idx=0)
             size += config.segment_dim + config.segment_position_dim
+        if config.lexicon:
+            size += LEXICON_WIDTH
         self.dropout = nn.Dropout(config.dropout)
         self.encoder = _rnn(config.cell, size, config.hidden_size, config.layers, config.dropout)
         self.emission = nn.Linear(2 * config.hidden_size, self.num_tags)
@@ -102,10 +104,11 @@ class BiLstmCrf(nn.Module):
             assert segments is not None
             parts.append(self.segment_embedding(segments[..., 0]))  # (batch, time, segment_dim)
             parts.append(self.segment_position_embedding(segments[..., 1]))
+        if self.config.lexicon:
+            assert batch.lexicon is not None
+            parts.append(batch.lexicon)
         inputs = self.dropout(torch.cat(parts, dim=2))
-        packed = pack_padded_sequence(inputs, batch.lengths.cpu(), batch_first=True, enforce_sorted=False)
-        encoded, _ = self.encoder(packed)
-        encoded, _ = pad_packed_sequence(encoded, batch_first=True, total_length=words.size(1))
+        encoded = torch.cat(bidirectional(self.encoder, inputs, batch.lengths), dim=2)
         return self.emission(self.dropout(encoded))
 
     def _to_unknown(self, ids: torch.Tensor) -> torch.Tensor:

@@ -139,3 +139,34 @@ def test_nbest_against_brute_force(seed: int, constrained: bool) -> None:
     assert [tuple(p) for p in paths.tolist()] == [p for _, p in ranked]
     assert torch.allclose(log_probs, torch.tensor([s for s, _ in ranked], dtype=torch.float64) - log_z)
     assert torch.equal(paths[0], crf.decode(emissions[None], torch.ones(1, 4, dtype=torch.bool))[0][0])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_gradients_match_pytorch_crf(seed: int) -> None:
+    torch.manual_seed(seed)
+    ours = CRF(5)
+    reference = ReferenceCRF(5, batch_first=True)
+    with torch.no_grad():
+        reference.transitions.copy_(ours.transitions)
+        reference.start_transitions.copy_(ours.start_transitions)
+        reference.end_transitions.copy_(ours.end_transitions)
+    emissions, mask = random_case(seed, batch=6, steps=9, tags=5)
+    emissions = emissions.float().requires_grad_()
+    tags = torch.randint(0, 5, mask.shape) * mask
+    mine = torch.autograd.grad(ours.log_likelihood(emissions, tags, mask).sum(), [emissions, ours.transitions])
+    theirs = torch.autograd.grad(reference(emissions, tags, mask), [emissions, reference.transitions])
+    for a, b in zip(mine, theirs):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_constrained_training_gradients_stay_finite_on_long_sentences() -> None:
+    vocabulary = tag_set(["PER", "LOC", "ORG"], Scheme.BIOES)
+    crf = CRF(len(vocabulary), allowed_transitions(vocabulary, Scheme.BIOES))
+    emissions = (torch.randn(4, 300, len(vocabulary)) * 30).requires_grad_()
+    mask = torch.ones(4, 300, dtype=torch.bool)
+    mask[1, 17:] = False
+    tags = torch.zeros(4, 300, dtype=torch.long)  # all O: a legal path
+    loss = -crf.log_likelihood(emissions, tags, mask).sum()
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert torch.isfinite(emissions.grad).all() and torch.isfinite(crf.transitions.grad).all()

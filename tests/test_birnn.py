@@ -1,0 +1,46 @@
+"""The per-direction CPU path of nertag.birnn equals nn.LSTM/GRU on packed sequences."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from nertag.birnn import bidirectional, reversal_index
+
+
+def packed_reference(rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+    output, _ = rnn(packed)
+    return pad_packed_sequence(output, batch_first=True, total_length=inputs.size(1))[0]
+
+
+def test_reversal_index_flips_each_sentence_within_its_length() -> None:
+    index = reversal_index(torch.tensor([3, 1, 4]), 4)
+    assert index.tolist() == [[2, 1, 0, 3], [0, 1, 2, 3], [3, 2, 1, 0]]
+
+
+@pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_outputs_and_gradients_match_the_packed_module(kind: type[nn.RNNBase], layers: int) -> None:
+    torch.manual_seed(0)
+    rnn = kind(6, 5, num_layers=layers, bidirectional=True, batch_first=True).eval()
+    lengths = torch.tensor([7, 3, 1, 7, 5])
+    inputs = torch.randn(5, 7, 6, requires_grad=True)
+    mask = (torch.arange(7)[None, :] < lengths[:, None]).unsqueeze(2)
+
+    expected = packed_reference(rnn, inputs, lengths)
+    expected_grads = torch.autograd.grad((expected * mask).square().sum(), [inputs, *rnn.parameters()])
+    forward, backward = bidirectional(rnn, inputs, lengths)
+    got = torch.cat([forward, backward], 2)
+    got_grads = torch.autograd.grad((got * mask).square().sum(), [inputs, *rnn.parameters()])
+
+    torch.testing.assert_close(got * mask, expected, atol=1e-5, rtol=1e-5)
+    for mine, theirs in zip(got_grads, expected_grads):
+        torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-5)
+
+
+def test_unidirectional_modules_are_refused() -> None:
+    with pytest.raises(ValueError, match="bidirectional"):
+        bidirectional(nn.LSTM(2, 2, batch_first=True), torch.zeros(1, 1, 2), torch.tensor([1]))
