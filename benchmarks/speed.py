@@ -30,7 +30,7 @@ from nertag.features import FeatureEncoder  # noqa: E402
 from nertag.model import BiLstmCrf  # noqa: E402
 from nertag.schemes import Scheme, convert, spans, tag_set  # noqa: E402
 from nertag.tagger import Tagger  # noqa: E402
-from nertag.train import _train_epoch, default_config  # noqa: E402
+from nertag.train import _train_epoch, default_config, make_optimizer  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 FILES = {"resume": ("resume/train.char.bmes", "resume/test.char.bmes"), "msra": ("msra/train.bioes", "msra/test.bioes")}
@@ -50,7 +50,7 @@ def build_nertag(sentences, config: ModelConfig, device: str) -> tuple[Tagger, o
 def time_nertag_epoch(sentences, config: ModelConfig, batch_size: int, device: str) -> float:
     torch.manual_seed(1)
     tagger, (corpus, encode_seconds) = build_nertag(sentences, config, device)
-    optimizer = torch.optim.Adam(tagger.net.parameters(), lr=2e-3)
+    optimizer = make_optimizer(tagger.net, 2e-3)
     settings = TrainConfig(batch_size=batch_size, device=device)
     started = time.perf_counter()
     _train_epoch(tagger.net, corpus, optimizer, settings, torch.Generator().manual_seed(1), False, 1)

@@ -28,6 +28,21 @@ def _rnn(cell: str, input_size: int, hidden_size: int, layers: int = 1, dropout:
     )
 
 
+class Dropout(nn.Module):
+    """Inverted dropout from a uniform draw: same as ``nn.Dropout``, but ``bernoulli_`` on CPU
+    took 1.6 ms per call on a Resume batch (14% of a training step) and ``rand`` takes 0.5."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return inputs
+        keep = torch.rand_like(inputs) >= self.p
+        return inputs * keep * (1.0 / (1.0 - self.p))
+
+
 class CharEncoder(nn.Module):
     """A BiLSTM over each token's characters; its two final states are the token's character vector."""
 
@@ -77,7 +92,7 @@ class BiLstmCrf(nn.Module):
             size += config.segment_dim + config.segment_position_dim
         if config.lexicon:
             size += LEXICON_WIDTH
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.encoder = _rnn(config.cell, size, config.hidden_size, config.layers, config.dropout)
         self.emission = nn.Linear(2 * config.hidden_size, self.num_tags)
         self.crf = CRF(self.num_tags, allowed_transitions(tags, Scheme(config.scheme)))
