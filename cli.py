@@ -53,11 +53,13 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
 
 
-def _load_tagger(model: str | None, device: str, sample: str = ""):
+def _load_tagger(model: str | None, device: str, sample: str = "", precision: str = "float32"):
     from nertag.builtin import resolve_model
     from nertag.serialize import load
 
-    return load(resolve_model(model, sample), device)
+    tagger = load(resolve_model(model, sample), device)
+    tagger.precision = precision
+    return tagger
 
 
 @main.command("train")
@@ -220,16 +222,17 @@ def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:
 @click.option("--nbest", type=click.IntRange(0, 100), default=0, help="Write the K most probable labellings of each sentence with their probabilities (jsonl).")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Drop entities whose CRF probability is lower.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
+@click.option("--precision", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True, help="bfloat16: faster LSTMs on CPUs with native bf16 (see BENCHMARKS.md).")
 @friendly_errors
 def tag_command(
     inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
-    nbest: int, min_confidence: float, device: str | None,
+    nbest: int, min_confidence: float, device: str | None, precision: str,
 ) -> None:
     """Tag INPUT files (default: standard input) and write entities as JSON lines or CoNLL."""
     from nertag.workflows import atomic_output, read_lines, tag_conll, tag_lines
 
     sources = _read_input(inputs)
-    tagger = _load_tagger(model, device or "cpu", "".join(text[:2000] for _, text in sources))
+    tagger = _load_tagger(model, device or "cpu", "".join(text[:2000] for _, text in sources), precision)
     with atomic_output(output, sys.stdout) as out:
         for source, text in sources:
             if input_format == "conll":
@@ -249,10 +252,11 @@ def tag_command(
 @click.option("--tag-column", default=-1, show_default=True)
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write sentences with wrong entities here, gold and predicted side by side.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
+@click.option("--precision", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True, help="bfloat16: faster LSTMs on CPUs with native bf16 (see BENCHMARKS.md).")
 @friendly_errors
 def score_command(
     gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int,
-    errors_path: str | None, device: str | None,
+    errors_path: str | None, device: str | None, precision: str,
 ) -> None:
     """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
     import json
@@ -261,7 +265,7 @@ def score_command(
 
     if (pred is None) == (model is None):
         raise click.UsageError("give either a PRED file or --model, not both or neither")
-    tagger = _load_tagger(model, device or "cpu") if model else None
+    tagger = _load_tagger(model, device or "cpu", precision=precision) if model else None
     report = score_files(gold, pred, tagger, mode, tag_column, errors_path)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))

@@ -33,15 +33,19 @@ def _one_direction(rnn: nn.RNNBase, inputs: torch.Tensor, weights: list[torch.Te
     return torch._VF.gru(inputs, zeros, weights, rnn.bias, 1, 0.0, rnn.training, False, True)[0]
 
 
-def bidirectional(rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def bidirectional(
+    rnn: nn.RNNBase, inputs: torch.Tensor, lengths: torch.Tensor, packed: bool | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Run a bidirectional, batch_first ``rnn`` on (batch, time, features) with sentence ``lengths``.
 
     Returns the forward and backward outputs, (batch, time, hidden) each, in input order; values
-    on padding are unspecified.
+    on padding are unspecified. ``packed`` picks the path; by default packed on CUDA only. Keep
+    ``lengths`` on the CPU: the packed path needs them there, and moving them back would stall
+    the GPU.
     """
     if not (rnn.bidirectional and rnn.batch_first):
         raise ValueError("expected a bidirectional, batch_first RNN")
-    if inputs.is_cuda:
+    if packed if packed is not None else inputs.is_cuda:
         packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
         output, _ = rnn(packed)
         output, _ = pad_packed_sequence(output, batch_first=True, total_length=inputs.size(1))

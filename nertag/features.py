@@ -46,8 +46,16 @@ class Batch:
     tags: torch.Tensor | None = None  # (B, T) gold tag ids, 0 on padding
 
     def to(self, device: torch.device | str) -> "Batch":
-        moved = {f.name: getattr(self, f.name) for f in fields(self)}
-        return Batch(**{k: (v.to(device, non_blocking=True) if v is not None else None) for k, v in moved.items()})
+        """A copy on ``device``; the lengths stay on the CPU, where packing and slicing read them."""
+        moved = {
+            f.name: value if value is None or f.name in _HOST_FIELDS else value.to(device, non_blocking=True)
+            for f in fields(self)
+            for value in [getattr(self, f.name)]
+        }
+        return Batch(**moved)
+
+
+_HOST_FIELDS = frozenset({"lengths", "char_lengths"})
 
 
 class EncodedCorpus:
@@ -192,22 +200,27 @@ class FeatureEncoder:
                 form_chars[row, : len(ids)] = torch.tensor(ids)
         bigrams = None
         if self.bigrams is not None:
-            ids: list[list[int]] = []
-            start = 0
-            for sentence in sentences:
-                keys = self.bigrams.ids(self.bigram_keys(flat_forms[start : start + len(sentence)]))
-                ids.extend([left, right] for left, right in zip(keys, keys[1:]))
-                start += len(sentence)
-            bigrams = torch.tensor(ids, dtype=torch.long)
+            # A sentence of n tokens has n + 1 bigrams (ends included); token i of sentence s sits
+            # at flat position p, so its left bigram is number p + s and its right one p + s + 1.
+            keys: list[str] = []
+            for sentence in _split(flat_forms, lengths.tolist()):
+                keys.extend(self.bigram_keys(sentence))
+            key_ids = torch.tensor(self.bigrams.ids(keys), dtype=torch.long)
+            left = torch.arange(len(flat_forms)) + torch.repeat_interleave(torch.arange(len(lengths)), lengths)
+            bigrams = torch.stack([key_ids[left], key_ids[left + 1]], dim=1)
         segments = None
         if self.segments is not None:
-            pairs: list[tuple[int, int]] = []
-            start = 0
-            for sentence in sentences:
-                for word, place in segment(flat_forms[start : start + len(sentence)]):
-                    pairs.append((self.segments.id(self.word_key(word)), place))
-                start += len(sentence)
-            segments = torch.tensor(pairs, dtype=torch.long)
+            words: list[str] = []
+            places: list[int] = []
+            for sentence in _split(flat_forms, lengths.tolist()):
+                for word, place in segment(sentence):
+                    words.append(word)
+                    places.append(place)
+            known: dict[str, int] = {}
+            for word in words:
+                if word not in known:
+                    known[word] = self.segments.id(self.word_key(word))
+            segments = torch.tensor([[known[w] for w in words], places], dtype=torch.long).t()
         lexicon = None
         if self.config.lexicon:
             lexicon = torch.cat([lexicon_features(s) for s in _split(flat_forms, lengths.tolist())])

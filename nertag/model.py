@@ -55,7 +55,8 @@ class CharEncoder(nn.Module):
     def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """chars: (forms, chars) ids; lengths: (forms,). Returns (forms, 2 * hidden)."""
         forward, backward = bidirectional(self.rnn, self.embedding(chars), lengths)
-        last = forward.gather(1, (lengths - 1).view(-1, 1, 1).expand(-1, 1, forward.size(2))).squeeze(1)
+        ends = (lengths - 1).to(forward.device).view(-1, 1, 1).expand(-1, 1, forward.size(2))
+        last = forward.gather(1, ends).squeeze(1)
         return torch.cat([last, backward[:, 0]], dim=1)
 
 

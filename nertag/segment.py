@@ -27,6 +27,17 @@ def segment(tokens: Sequence[str]) -> list[tuple[str, int]]:
     Tokens are joined into one string for the segmenter, so a multi-character token may straddle
     words; it then belongs to the word of its first character.
     """
+    text = "".join(tokens)
+    if len(text) == len(tokens):  # one character a token, the usual case: no mapping needed
+        result: list[tuple[str, int]] = []
+        for word in segmenter().cut(text, HMM=True):
+            if len(word) == 1:
+                result.append((word, SINGLE))
+            else:
+                result.append((word, BEGIN))
+                result.extend([(word, MIDDLE)] * (len(word) - 2))
+                result.append((word, END))
+        return result
     owner: list[int] = []  # token index of every character of the joined text
     starts: list[int] = []  # character offset of every token
     for index, token in enumerate(tokens):
@@ -34,11 +45,11 @@ def segment(tokens: Sequence[str]) -> list[tuple[str, int]]:
         owner.extend([index] * len(token))
     word_of: list[tuple[str, int, int]] = []  # (word, first token, last token) for every character
     position = 0
-    for word in segmenter().cut("".join(tokens), HMM=True):
+    for word in segmenter().cut(text, HMM=True):
         span = (word, owner[position], owner[position + len(word) - 1])
         word_of.extend([span] * len(word))
         position += len(word)
-    result: list[tuple[str, int]] = []
+    result = []
     for index, start in enumerate(starts):
         word, first, last = word_of[start]
         if first == last:

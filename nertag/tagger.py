@@ -8,12 +8,14 @@ from typing import Iterator, Sequence
 import torch
 
 from .config import ModelConfig
-from .features import EncodedCorpus, FeatureEncoder
+from .features import Batch, EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf
 from .schemes import Scheme, Span, spans, to_tags
 from .tokenize import char_tokens, sentences, word_tokens
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
+PRECISIONS = ("float32", "bfloat16")
+ENCODE_CHUNK = 4096  # sentences encoded together
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,23 @@ class Reading:
 class Tagger:
     """Holds a network, its feature encoder and its device; reuse one for many calls."""
 
-    def __init__(self, config: ModelConfig, features: FeatureEncoder, net: BiLstmCrf, device: str = "cpu") -> None:
+    def __init__(
+        self, config: ModelConfig, features: FeatureEncoder, net: BiLstmCrf, device: str = "cpu",
+        precision: str = "float32",
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.config, self.features, self.net = config, features, net
         self.device = torch.device(device)
         self.net.to(self.device)
         self.tags = features.tags.items
+        # "bfloat16" runs the encoder's matrix products in bfloat16 (autocast) when tagging: about
+        # 1.4x faster LSTMs on CPUs with native bf16 (AVX512-BF16, AMX); the CRF stays float32.
+        self.precision = precision
+
+    def _emissions(self, batch: Batch) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+            return self.net.emissions(batch).float()
 
     @property
     def labels(self) -> list[str]:
@@ -82,21 +96,29 @@ class Tagger:
     ) -> list[list[tuple[Span, float | None]]]:
         """Entity token spans of each sentence, with the CRF's probability of each when ``confidence``."""
         results: list[list[tuple[Span, float | None]]] = [[] for _ in token_lists]
-        todo = [i for i, tokens in enumerate(token_lists) if tokens]
-        # Encode in slices so that a huge input never holds all its tensors at once.
-        for first in range(0, len(todo), 4096):
-            chunk = todo[first : first + 4096]
-            corpus = self.features.encode([token_lists[i] for i in chunk])
+        for chunk, corpus in self._encoded_chunks(token_lists):
             for group in self._batches([len(token_lists[i]) for i in chunk], max_tokens):
                 for local, found in zip(group, self._decode(corpus, group, confidence)):
                     results[chunk[local]] = found
         return results
 
+    def _encoded_chunks(self, token_lists: Sequence[Sequence[str]]) -> Iterator[tuple[list[int], EncodedCorpus]]:
+        """The non-empty sentences in chunks, each with its encoding, so that a huge input never
+        holds all its tensors at once.
+
+        (Encoding the next chunk in a background thread was tried: the GIL handoffs around each
+        small torch operation made tagging MSRA test twice as slow.)
+        """
+        todo = [i for i, tokens in enumerate(token_lists) if tokens]
+        for first in range(0, len(todo), ENCODE_CHUNK):
+            chunk = todo[first : first + ENCODE_CHUNK]
+            yield chunk, self.features.encode([token_lists[i] for i in chunk])
+
     @torch.inference_mode()
     def _decode(self, corpus: EncodedCorpus, group: list[int], confidence: bool) -> list[list[tuple[Span, float | None]]]:
         self.net.eval()
         batch = corpus.batch(torch.tensor(group)).to(self.device)
-        emissions = self.net.emissions(batch)
+        emissions = self._emissions(batch)
         paths = self.net.crf.decode(emissions, batch.mask)[0]
         rows = paths.cpu().tolist()
         found = [spans([self.tags[j] for j in row[:length]]) for row, length in zip(rows, batch.lengths.tolist())]
@@ -110,10 +132,7 @@ class Tagger:
     def nbest(self, token_lists: Sequence[Sequence[str]], k: int) -> list[list[tuple[list[Span], float]]]:
         """The ``k`` most probable labellings of each sentence, as entity spans with their probability."""
         results: list[list[tuple[list[Span], float]]] = [[] for _ in token_lists]
-        todo = [i for i, tokens in enumerate(token_lists) if tokens]
-        for first in range(0, len(todo), 4096):
-            chunk = todo[first : first + 4096]
-            corpus = self.features.encode([token_lists[i] for i in chunk])
+        for chunk, corpus in self._encoded_chunks(token_lists):
             for group in self._batches([len(token_lists[i]) for i in chunk], 8192):
                 for local, found in zip(group, self._nbest(corpus, group, k)):
                     results[chunk[local]] = found
@@ -123,7 +142,7 @@ class Tagger:
     def _nbest(self, corpus: EncodedCorpus, group: list[int], k: int) -> list[list[tuple[list[Span], float]]]:
         self.net.eval()
         batch = corpus.batch(torch.tensor(group)).to(self.device)
-        emissions = self.net.emissions(batch)
+        emissions = self._emissions(batch)
         found = []
         for row, length in enumerate(batch.lengths.tolist()):
             paths, log_probs = self.net.crf.nbest(emissions[row, :length], k)

@@ -23,7 +23,8 @@ def test_reversal_index_flips_each_sentence_within_its_length() -> None:
 
 @pytest.mark.parametrize("kind", [nn.LSTM, nn.GRU])
 @pytest.mark.parametrize("layers", [1, 2])
-def test_outputs_and_gradients_match_the_packed_module(kind: type[nn.RNNBase], layers: int) -> None:
+@pytest.mark.parametrize("packed", [False, True])  # True: the path CUDA takes, run here on the CPU
+def test_outputs_and_gradients_match_the_packed_module(kind: type[nn.RNNBase], layers: int, packed: bool) -> None:
     torch.manual_seed(0)
     rnn = kind(6, 5, num_layers=layers, bidirectional=True, batch_first=True).eval()
     lengths = torch.tensor([7, 3, 1, 7, 5])
@@ -32,7 +33,7 @@ def test_outputs_and_gradients_match_the_packed_module(kind: type[nn.RNNBase], l
 
     expected = packed_reference(rnn, inputs, lengths)
     expected_grads = torch.autograd.grad((expected * mask).square().sum(), [inputs, *rnn.parameters()])
-    forward, backward = bidirectional(rnn, inputs, lengths)
+    forward, backward = bidirectional(rnn, inputs, lengths, packed=packed)
     got = torch.cat([forward, backward], 2)
     got_grads = torch.autograd.grad((got * mask).square().sum(), [inputs, *rnn.parameters()])
 
@@ -44,3 +45,13 @@ def test_outputs_and_gradients_match_the_packed_module(kind: type[nn.RNNBase], l
 def test_unidirectional_modules_are_refused() -> None:
     with pytest.raises(ValueError, match="bidirectional"):
         bidirectional(nn.LSTM(2, 2, batch_first=True), torch.zeros(1, 1, 2), torch.tensor([1]))
+
+
+def test_batches_keep_lengths_on_the_host() -> None:
+    from nertag.features import Batch
+
+    batch = Batch(words=torch.ones(2, 3, dtype=torch.long), mask=torch.ones(2, 3, dtype=torch.bool),
+                  lengths=torch.tensor([3, 3]))
+    moved = batch.to("meta")  # a device other than the CPU, without needing a GPU
+    assert moved.words.device.type == "meta" and moved.mask.device.type == "meta"
+    assert moved.lengths.device.type == "cpu"

@@ -45,3 +45,13 @@ def test_biography_example_with_no_model_argument() -> None:
     assert "浙江宁波" in places or {"浙江", "宁波"} <= places
     result = CliRunner().invoke(main, ["tag"], input=text + "\n")
     assert result.exit_code == 0 and '"姚明"' in result.stdout
+
+
+def test_bfloat16_tagging_finds_the_same_entities() -> None:
+    text = "姚明（30）年1月2日出生于河南省郑州市，祖籍浙江宁波，中国职业篮球运动员。"
+    full = load("zh-resume").tag(text)
+    half = load("zh-resume", precision="bfloat16").tag(text)
+    assert [(e.start, e.end, e.label) for e in half] == [(e.start, e.end, e.label) for e in full]
+    assert all(abs(a.confidence - b.confidence) < 0.05 for a, b in zip(full, half))
+    with pytest.raises(ValueError, match="precision"):
+        load("zh-resume", precision="float8")
