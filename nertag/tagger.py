@@ -18,6 +18,14 @@ PRECISIONS = ("float32", "bfloat16")
 ENCODE_CHUNK = 4096  # sentences encoded together
 
 
+def checked_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device, or a clear error when it names a GPU this torch cannot use."""
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r}: no CUDA GPU is available to torch {torch.__version__}")
+    return resolved
+
+
 @dataclass(frozen=True)
 class Entity:
     """An entity found in a text: ``text[start:end] == self.text``."""
@@ -59,7 +67,7 @@ class Tagger:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.config, self.features, self.net = config, features, net
-        self.device = torch.device(device)
+        self.device = checked_device(device)
         self.net.to(self.device)
         self.tags = features.tags.items
         # "bfloat16" runs the encoder's matrix products in bfloat16 (autocast) when tagging: about

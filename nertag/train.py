@@ -20,7 +20,7 @@ from .features import EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf
 from .schemes import Scheme, convert, spans, tag_set
 from .scoring import score
-from .tagger import Tagger
+from .tagger import Tagger, checked_device
 from .train_state import EpochLog, TrainingInterrupted, TrainingProgress
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ def train(
     """
     if not train_sentences:
         raise ValueError("no training sentences")
+    checked_device(settings.device)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     _seed_everything(settings.seed)

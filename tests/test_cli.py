@@ -173,3 +173,13 @@ def test_more_bad_inputs(runner: CliRunner, tmp_path: Path, en_model_dir: Path) 
     result = runner.invoke(main, ["score", str(empty), str(empty)])
     assert result.exit_code == 1 and "no sentences" in result.stderr
     assert "Traceback" not in unknown.output + result.output
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_a_one_line_error(runner: CliRunner, en_model_dir: Path, en_path: Path, tmp_path: Path) -> None:
+    tagged = runner.invoke(main, ["tag", "--model", str(en_model_dir), "--device", "cuda"], input="x\n")
+    trained = runner.invoke(main, ["train", "--train", str(en_path), "--dev", str(en_path),
+                                   "--out", str(tmp_path / "m"), "--device", "cuda"])
+    for result in (tagged, trained):
+        assert result.exit_code == 1 and "no CUDA GPU is available" in result.stderr
+        assert "Traceback" not in result.output
