@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any, Iterator, Sequence
 
 import torch

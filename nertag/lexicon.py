@@ -11,8 +11,8 @@ would only know the words seen in training, while these numbers carry over to un
 from __future__ import annotations
 
 import math
-from itertools import accumulate
 from functools import lru_cache
+from itertools import accumulate
 from typing import Sequence
 
 import torch

@@ -12,9 +12,9 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
+from .checkpoint import read_checkpoint, restore, save_checkpoint, vocab_digest
 from .config import ModelConfig, TrainConfig
 from .conll import Sentence
-from .checkpoint import read_checkpoint, restore, save_checkpoint, vocab_digest
 from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf

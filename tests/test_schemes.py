@@ -4,7 +4,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nertag.schemes import Scheme, Span, TagError, allowed_transitions, convert, detect_scheme, spans, tag_set, to_tags
+from nertag.schemes import (
+    Scheme,
+    Span,
+    TagError,
+    allowed_transitions,
+    convert,
+    detect_scheme,
+    spans,
+    tag_set,
+    to_tags,
+)
 
 
 def test_spans_of_each_scheme_agree() -> None:
