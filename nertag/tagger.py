@@ -128,14 +128,35 @@ class Tagger:
         batch = corpus.batch(torch.tensor(group)).to(self.device)
         emissions = self._emissions(batch)
         paths = self.net.crf.decode(emissions, batch.mask)[0]
-        rows = paths.cpu().tolist()
-        found = [spans([self.tags[j] for j in row[:length]]) for row, length in zip(rows, batch.lengths.tolist())]
+        found = self._path_spans(paths.cpu())
         if not confidence or not any(found):
             return [[(span, None) for span in row] for row in found]
         segments = torch.tensor([(b, span.start, span.end) for b, row in enumerate(found) for span in row])
         probabilities = self.net.crf.segment_log_probs(emissions, batch.mask, paths, segments.to(self.device))
         values = iter(probabilities.exp().cpu().tolist())
         return [[(span, next(values)) for span in row] for row in found]
+
+    def _path_spans(self, paths: torch.Tensor) -> list[list[Span]]:
+        """Entity spans of each decoded path (tag ids, 0 = O, also on padding).
+
+        Only the runs of non-O tokens are read in Python: O tags merely close entities, so the
+        spans of each run, shifted to where it starts, are the spans of the whole path.
+        """
+        found: list[list[Span]] = [[] for _ in range(paths.size(0))]
+        entity = paths != 0
+        positions = entity.nonzero().tolist()
+        tag_ids = paths[entity].tolist()
+        first = 0
+        for index in range(1, len(positions) + 1):
+            if index < len(positions):
+                (row, step), (last_row, last_step) = positions[index], positions[index - 1]
+                if row == last_row and step == last_step + 1:
+                    continue
+            row, start = positions[first]
+            run = [self.tags[tag] for tag in tag_ids[first:index]]
+            found[row].extend(Span(s.start + start, s.end + start, s.label) for s in spans(run))
+            first = index
+        return found
 
     def nbest(self, token_lists: Sequence[Sequence[str]], k: int) -> list[list[tuple[list[Span], float]]]:
         """The ``k`` most probable labellings of each sentence, as entity spans with their probability."""

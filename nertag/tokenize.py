@@ -7,13 +7,13 @@ exactly, whatever the tokenizer did.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 Offsets = list[tuple[int, int]]
 
 # Words with inner hyphens/apostrophes/periods ("U.S.", "O'Neil", "co-operate"), numbers with
 # separators, or any other single non-space character.
 _WORD = re.compile(r"(?:[^\W_]\.){2,}|\d+(?:[.,:/-]\d+)+|\w+(?:['’-]\w+)*|[^\w\s]|_", re.UNICODE)
+_CHAR = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]")  # \s is str.isspace; the ranges are category Cc
 _SENTENCE_END = frozenset("。！？；!?;…")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 
@@ -30,8 +30,12 @@ def looks_chinese(text: str, sample: int = 2000) -> bool:
 
 
 def char_tokens(text: str) -> Offsets:
-    """One token per non-space character (Chinese models read text this way)."""
-    return [(i, i + 1) for i, c in enumerate(text) if not c.isspace() and unicodedata.category(c) != "Cc"]
+    """One token per character that is neither space nor a control character (category Cc).
+
+    Chinese models read text this way. A regular expression finds them several times faster than
+    a Python loop; ``_CHAR`` and the loop are checked to agree in the tests.
+    """
+    return [m.span() for m in _CHAR.finditer(text)]
 
 
 def word_tokens(text: str) -> Offsets:

@@ -48,3 +48,12 @@ def test_segment_gives_one_word_per_token() -> None:
     assert found[3] == ("河南省", BEGIN) and found[5] == ("河南省", END)
     multi = segment(["ab", "c", "省"])
     assert len(multi) == 3 and all(place in (BEGIN, 2, END, SINGLE) for _, place in multi)
+
+
+def test_char_tokens_agree_with_the_plain_definition_on_every_code_point() -> None:
+    import sys
+    import unicodedata
+
+    text = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    expected = [(i, i + 1) for i, c in enumerate(text) if not c.isspace() and unicodedata.category(c) != "Cc"]
+    assert char_tokens(text) == expected
