@@ -8,7 +8,7 @@ from typing import Sequence
 
 from .builtin import resolve_model
 from .serialize import load as load_directory
-from .tagger import PRECISIONS, Entity, Reading, Tagger
+from .tagger import Entity, Reading, Tagger
 
 
 def load(model: str | Path, device: str = "cpu", precision: str = "float32") -> Tagger:
@@ -17,12 +17,8 @@ def load(model: str | Path, device: str = "cpu", precision: str = "float32") -> 
     ``precision="bfloat16"`` tags faster on CPUs with native bfloat16 (see BENCHMARKS.md).
     """
     tagger = load_directory(resolve_model(model), device)
-    tagger.precision = precision if precision in PRECISIONS else _bad_precision(precision)
+    tagger.precision = precision  # checked by the setter
     return tagger
-
-
-def _bad_precision(precision: str) -> str:
-    raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
 
 
 @lru_cache(maxsize=4)

@@ -64,8 +64,6 @@ class Tagger:
         self, config: ModelConfig, features: FeatureEncoder, net: BiLstmCrf, device: str = "cpu",
         precision: str = "float32",
     ) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.config, self.features, self.net = config, features, net
         self.device = checked_device(device)
         self.net.to(self.device)
@@ -73,6 +71,16 @@ class Tagger:
         # "bfloat16" runs the encoder's matrix products in bfloat16 (autocast) when tagging: about
         # 1.4x faster LSTMs on CPUs with native bf16 (AVX512-BF16, AMX); the CRF stays float32.
         self.precision = precision
+
+    @property
+    def precision(self) -> str:
+        return self._precision
+
+    @precision.setter
+    def precision(self, precision: str) -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self._precision = precision
 
     def _emissions(self, batch: Batch) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
