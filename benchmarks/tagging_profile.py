@@ -1,0 +1,67 @@
+"""Where tagging time goes: each stage of tagging MSRA test with a built-in model, timed alone.
+
+    python benchmarks/tagging_profile.py [--model zh-msra]
+
+Prints seconds (fastest of 3) for jieba segmentation, all feature encoding, the network's
+emissions in float32 and bfloat16 on 2 and on 1 threads, Viterbi, and predict_spans() end to end,
+so that the core-seconds a stage needs can be compared with what two cores can give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nertag import load  # noqa: E402
+from nertag.conll import read_conll  # noqa: E402
+from nertag.segment import segment  # noqa: E402
+
+CORPORA = ROOT.parent / "shared" / "corpora"
+
+
+def fastest(run: Callable[[], object], rounds: int = 3) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="zh-msra")
+    args = parser.parse_args()
+    tokens = [list(s.tokens) for s in read_conll(CORPORA / "msra/test.bioes")]
+    tagger = load(args.model)
+    tagger.tag_many(["".join(t) for t in tokens[:50]])  # warm-up
+    print(f"{args.model} on MSRA test, {sum(map(len, tokens))} characters; seconds, fastest of 3:")
+    print(f"  jieba segmentation            {fastest(lambda: [segment(t) for t in tokens]):6.2f}")
+    print(f"  feature encoding (with jieba) {fastest(lambda: tagger.features.encode(tokens)):6.2f}")
+    corpus = tagger.features.encode(tokens)
+    batches = [corpus.batch(torch.tensor(g)) for g in tagger._batches([len(t) for t in tokens], 8192)]
+    tagger.net.eval()
+    with torch.inference_mode():
+        for threads in (2, 1):
+            torch.set_num_threads(threads)
+            for dtype in (torch.float32, torch.bfloat16):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype is torch.bfloat16):
+                    seconds = fastest(lambda: [tagger.net.emissions(b) for b in batches])
+                print(f"  emissions, {str(dtype)[6:]:<8} {threads} thread(s) {seconds:6.2f}")
+        torch.set_num_threads(2)
+        emissions = [tagger.net.emissions(b) for b in batches]
+        seconds = fastest(lambda: [tagger.net.crf.decode(e, b.mask) for e, b in zip(emissions, batches)])
+        print(f"  Viterbi with backtrace        {seconds:6.2f}")
+    print(f"  predict_spans(), end to end   {fastest(lambda: tagger.predict_spans(tokens, confidence=False)):6.2f}")
+
+
+if __name__ == "__main__":
+    main()
