@@ -57,9 +57,7 @@ def _load_tagger(model: str | None, device: str, sample: str = "", precision: st
     from nertag.builtin import resolve_model
     from nertag.serialize import load
 
-    tagger = load(resolve_model(model, sample), device)
-    tagger.precision = precision
-    return tagger
+    return load(resolve_model(model, sample), device, precision)
 
 
 @main.command("train")

@@ -16,9 +16,7 @@ def load(model: str | Path, device: str = "cpu", precision: str = "float32") -> 
 
     ``precision="bfloat16"`` tags faster on CPUs with native bfloat16 (see BENCHMARKS.md).
     """
-    tagger = load_directory(resolve_model(model), device)
-    tagger.precision = precision  # checked by the setter
-    return tagger
+    return load_directory(resolve_model(model), device, precision)
 
 
 @lru_cache(maxsize=4)

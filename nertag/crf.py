@@ -28,8 +28,11 @@ def _log_matmul(scores: torch.Tensor, exp_transitions: torch.Tensor) -> torch.Te
     return torch.mm((scores - top).exp(), exp_transitions).clamp_min(_TINY).log() + top
 
 
-def _alphas(emissions: torch.Tensor, mask: torch.Tensor, transitions: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-    """alpha[b, t, j]: log-sum of all paths of sentence b ending in tag j at step t, (batch, time, tags).
+def _alphas(
+    emissions: torch.Tensor, mask: torch.Tensor, transitions: torch.Tensor, start: torch.Tensor
+) -> list[torch.Tensor]:
+    """alpha[t][b, j]: log-sum of all paths of sentence b ending in tag j at step t, one (batch, tags)
+    tensor a step; log Z needs only the last, so stacking is left to those who want them all.
 
     Past a sentence's end alpha stays at its last real value.
     """
@@ -41,7 +44,7 @@ def _alphas(emissions: torch.Tensor, mask: torch.Tensor, transitions: torch.Tens
     for emission, alive in zip(steps[1:], live[1:]):
         alpha = torch.where(alive, _log_matmul(alpha, exp_transitions) + emission, alpha)
         alphas.append(alpha)
-    return torch.stack(alphas, dim=1)
+    return alphas
 
 
 def _betas(emissions: torch.Tensor, mask: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
@@ -130,7 +133,7 @@ class CRF(nn.Module):
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """log Z of each sentence, (batch,)."""
         transitions, start, end = self._scores()
-        return torch.logsumexp(_alphas(emissions, mask, transitions, start)[:, -1] + end, dim=1)
+        return torch.logsumexp(_alphas(emissions, mask, transitions, start)[-1] + end, dim=1)
 
     def forward_backward(
         self, emissions: torch.Tensor, mask: torch.Tensor
@@ -142,7 +145,7 @@ class CRF(nn.Module):
         """
         self._check(emissions, mask)
         transitions, start, end = self._scores()
-        alpha = _alphas(emissions, mask, transitions, start)
+        alpha = torch.stack(_alphas(emissions, mask, transitions, start), dim=1)
         beta = _betas(emissions, mask, transitions, end)
         return alpha, beta, torch.logsumexp(alpha[:, -1] + end, dim=1)
 

@@ -30,6 +30,9 @@ def feature_form(token: str) -> str:
     return unicodedata.normalize("NFKC", token)
 
 
+_HOST_FIELDS = frozenset({"lengths", "char_lengths"})  # Batch fields that stay on the CPU
+
+
 @dataclass
 class Batch:
     """Model input for ``B`` sentences padded to ``T`` tokens; ``U`` distinct token forms."""
@@ -53,9 +56,6 @@ class Batch:
             for value in [getattr(self, f.name)]
         }
         return Batch(**moved)
-
-
-_HOST_FIELDS = frozenset({"lengths", "char_lengths"})
 
 
 class EncodedCorpus:
@@ -198,12 +198,13 @@ class FeatureEncoder:
             form_chars = torch.zeros(len(char_lists), int(form_char_lengths.max()), dtype=torch.long)
             for row, ids in enumerate(char_lists):
                 form_chars[row, : len(ids)] = torch.tensor(ids)
+        per_sentence = list(_split(flat_forms, lengths.tolist()))  # the forms, sentence by sentence
         bigrams = None
         if self.bigrams is not None:
             # A sentence of n tokens has n + 1 bigrams (ends included); token i of sentence s sits
             # at flat position p, so its left bigram is number p + s and its right one p + s + 1.
             keys: list[str] = []
-            for sentence in _split(flat_forms, lengths.tolist()):
+            for sentence in per_sentence:
                 keys.extend(self.bigram_keys(sentence))
             key_ids = torch.tensor(self.bigrams.ids(keys), dtype=torch.long)
             left = torch.arange(len(flat_forms)) + torch.repeat_interleave(torch.arange(len(lengths)), lengths)
@@ -212,7 +213,7 @@ class FeatureEncoder:
         if self.segments is not None:
             words: list[str] = []
             places: list[int] = []
-            for sentence in _split(flat_forms, lengths.tolist()):
+            for sentence in per_sentence:
                 for word, place in segment(sentence):
                     words.append(word)
                     places.append(place)
@@ -223,7 +224,7 @@ class FeatureEncoder:
             segments = torch.tensor([[known[w] for w in words], places], dtype=torch.long).t()
         lexicon = None
         if self.config.lexicon:
-            lexicon = torch.cat([lexicon_features(s) for s in _split(flat_forms, lengths.tolist())])
+            lexicon = torch.cat([lexicon_features(s) for s in per_sentence])
         tag_ids = None
         if tags is not None:
             tag_ids = torch.tensor([self.tags.id(t) for s in tags for t in s], dtype=torch.long)

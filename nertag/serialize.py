@@ -105,7 +105,7 @@ def _read_json(path: Path) -> Any:
         raise ModelError(f"{path}: not valid JSON ({error})") from None
 
 
-def load(directory: str | Path, device: str = "cpu") -> Tagger:
+def load(directory: str | Path, device: str = "cpu", precision: str = "float32") -> Tagger:
     """Rebuild a :class:`Tagger` from a model directory, checking every file as it goes."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -151,4 +151,4 @@ def load(directory: str | Path, device: str = "cpu") -> Tagger:
         raise ModelError(f"{weights_path}: weights hold NaN or infinite values")
     net.load_state_dict(weights)
     net.eval()
-    return Tagger(config, features, net, device)
+    return Tagger(config, features, net, device, precision)
