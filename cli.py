@@ -17,7 +17,7 @@ import click
 
 from nertag.config import ModelConfig, TrainConfig
 from nertag.conll import InputError, decode_utf8, parse_conll
-from nertag.serialize import ModelError
+from nertag.serialize import WEIGHTS_DTYPES, ModelError
 from nertag.version import __version__
 
 log = logging.getLogger("nertag")
@@ -68,7 +68,7 @@ def _load_tagger(model: str | None, device: str, sample: str = "", precision: st
 @click.option("--char-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for the character table.")
 @click.option("--bigram-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for character bigrams (two-character entries).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Save an SVG chart of loss and dev F1 per epoch here.")
-@click.option("--weights-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True, help="float16 halves the model file.")
+@click.option("--weights-dtype", type=click.Choice(list(WEIGHTS_DTYPES)), default="float32", show_default=True, help="float16 halves the model file; int8 also stores embedding tables as int8 rows (about a quarter).")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Model directory to write.")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False), help="Continue the run whose checkpoint is this folder (OUT.checkpoint); other options come from it.")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")

@@ -25,6 +25,9 @@ from .tagger import Tagger
 from .version import __version__
 
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "weights.safetensors"
+WEIGHTS_DTYPES = ("float32", "float16", "int8")
+# An int8 table ``name`` is stored with its per-row scales under ``name + ROW_SCALE``.
+ROW_SCALE = ".row_scale"
 
 
 class ModelError(ValueError):
@@ -36,20 +39,17 @@ def save(
 ) -> Path:
     """Write ``tagger`` to ``directory`` atomically; ``extra`` goes into config.json (e.g. training facts).
 
-    ``weights_dtype="float16"`` halves the file; loading casts back to float32.
+    ``weights_dtype="float16"`` halves the file; ``"int8"`` also stores the embedding tables, which
+    hold most of the weights, as int8 rows with one scale each. Loading casts back to float32.
     """
-    if weights_dtype not in ("float32", "float16"):
-        raise ValueError(f"weights_dtype must be float32 or float16, got {weights_dtype!r}")
-    dtype = getattr(torch, weights_dtype)
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(f"weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         (staging / VOCAB).write_text(json.dumps(tagger.features.to_json(), ensure_ascii=False), encoding="utf-8")
-        weights = {
-            k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
-            for k, v in tagger.net.state_dict().items()
-        }
+        weights = _stored_weights(tagger.net.state_dict(), weights_dtype)
         save_file(weights, str(staging / WEIGHTS), metadata={"nertag_version": __version__})
         config = {
             "format_version": FORMAT_VERSION,
@@ -70,6 +70,54 @@ def save(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def _stored_weights(state: dict[str, torch.Tensor], weights_dtype: str) -> dict[str, torch.Tensor]:
+    """The tensors as written: float16 for float16 and int8 files, embedding rows quantized for int8."""
+    float_dtype = torch.float32 if weights_dtype == "float32" else torch.float16
+    stored: dict[str, torch.Tensor] = {}
+    for name, value in state.items():
+        value = value.detach().to("cpu")
+        if weights_dtype == "int8" and _is_embedding_table(name, value):
+            stored[name], stored[name + ROW_SCALE] = quantize_rows(value)
+        else:
+            stored[name] = value.to(float_dtype if value.is_floating_point() else value.dtype).contiguous()
+    return stored
+
+
+def _is_embedding_table(name: str, value: torch.Tensor) -> bool:
+    return name.endswith("embedding.weight") and value.dim() == 2 and value.is_floating_point()
+
+
+def quantize_rows(table: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 per row: each row keeps its own scale, so rare and frequent rows stay exact to 1/254 of their range."""
+    table = table.float()
+    scale = table.abs().amax(dim=1) / 127.0
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    quantized = torch.round(table / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return quantized.contiguous(), scale.contiguous()
+
+
+def dequantize_rows(quantized: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return quantized.float() * scale.float()[:, None]
+
+
+def _restored_weights(stored: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
+    """Undo :func:`_stored_weights`: every tensor back to float32 (integer buffers untouched)."""
+    weights: dict[str, torch.Tensor] = {}
+    for name, value in stored.items():
+        if name.endswith(ROW_SCALE):
+            if name[: -len(ROW_SCALE)] not in stored:
+                raise ModelError(f"{path}: row scales {name!r} without their table")
+            continue
+        if value.dtype == torch.int8:
+            scale = stored.get(name + ROW_SCALE)
+            if scale is None or value.dim() != 2 or scale.shape != (value.shape[0],):
+                raise ModelError(f"{path}: int8 table {name!r} lacks matching row scales")
+            weights[name] = dequantize_rows(value, scale)
+        else:
+            weights[name] = value.float() if value.is_floating_point() else value
+    return weights
 
 
 def _sha256(path: Path) -> str:
@@ -135,9 +183,10 @@ def load(directory: str | Path, device: str = "cpu", precision: str = "float32")
     if not weights_path.is_file():
         raise ModelError(f"{directory}: not a complete nertag model, {WEIGHTS} is missing")
     try:
-        weights = load_file(str(weights_path))
+        stored = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{weights_path}: unreadable weights, truncated or corrupted ({error})") from None
+    weights = _restored_weights(stored, weights_path)
     for name, digest in (meta.get("sha256") or {}).items():
         if (directory / name).is_file() and _sha256(directory / name) != digest:
             raise ModelError(f"{directory / name}: contents do not match the checksum in config.json (altered or damaged)")

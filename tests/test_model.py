@@ -113,3 +113,37 @@ def test_altered_weights_are_refused_by_checksum(zh_model_dir: Path, tmp_path: P
     save_file(weights, str(altered / "weights.safetensors"))
     with pytest.raises(ModelError, match="do not match the checksum"):
         load(altered)
+
+
+def test_int8_file_is_smaller_and_tags_the_same(zh_model_dir: Path, zh_path: Path, tmp_path: Path) -> None:
+    tagger = load(zh_model_dir)
+    tokens = [s.tokens for s in read_conll(zh_path)]
+    half = save(tagger, tmp_path / "f16", weights_dtype="float16")
+    small = save(tagger, tmp_path / "int8", weights_dtype="int8")
+    assert (small / "weights.safetensors").stat().st_size < (half / "weights.safetensors").stat().st_size
+    from safetensors.torch import load_file
+
+    stored = load_file(str(small / "weights.safetensors"))
+    assert stored["word_embedding.weight"].dtype == torch.int8
+    restored = load(small)
+    for name, value in tagger.net.state_dict().items():
+        back = restored.net.state_dict()[name]
+        assert back.dtype == value.dtype
+        # Embedding rows lose at most half a step of their int8 grid; other tensors only float16 rounding.
+        step = value.abs().amax(dim=-1, keepdim=True) / 127 if name.endswith("embedding.weight") else 1e-3 * value.abs()
+        assert bool(((back - value).abs() <= step / 2 + 1e-3 * value.abs() + 1e-6).all()), name
+    assert restored.predict(tokens) == tagger.predict(tokens)
+
+
+def test_int8_table_without_scales_is_refused(zh_model_dir: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from nertag.serialize import ROW_SCALE, ModelError
+
+    small = save(load(zh_model_dir), tmp_path / "int8", weights_dtype="int8")
+    weights = load_file(str(small / "weights.safetensors"))
+    dropped = next(name for name in weights if name.endswith(ROW_SCALE))
+    del weights[dropped]
+    save_file(weights, str(small / "weights.safetensors"))
+    with pytest.raises(ModelError, match="lacks matching row scales"):
+        load(small)
