@@ -6,6 +6,11 @@ role the character can play in such a word (Begin, Middle, End) and each word le
 5+), how frequent the most frequent such word is. SoftLexicon (Ma et al., 2020) averages
 embeddings of those words instead; we have no pretrained word vectors, and a learned table
 would only know the words seen in training, while these numbers carry over to unseen words.
+
+jieba's dictionary also tags each word with a part of speech, among them person names (nr),
+place names (ns), organisation names (nt) and other proper nouns (nz): about 110k names in all.
+So each role also gets one strength per such class, the most frequent covering word of that
+class: a gazetteer that reaches names the training corpus never showed.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from .segment import segmenter
 
 ROLES = 3  # begin, middle, end
 LENGTH_BUCKETS = 4  # 2, 3, 4, 5 or more characters
-WIDTH = ROLES * LENGTH_BUCKETS
+NAME_CLASSES = {"nr": 0, "nrt": 0, "nrfg": 0, "ns": 1, "nt": 2, "nz": 3}  # person, place, organisation, other
+CELLS_PER_ROLE = LENGTH_BUCKETS + max(NAME_CLASSES.values()) + 1
+WIDTH = ROLES * CELLS_PER_ROLE
 MAX_WORD_LENGTH = 8  # longer dictionary entries are mostly idioms and names of laws
 
 
@@ -30,8 +37,22 @@ def _scale() -> float:
     return math.log(segmenter().total)
 
 
-def _cell(role: int, length: int) -> int:
-    return role * LENGTH_BUCKETS + min(length, 5) - 2
+@lru_cache(maxsize=1)
+def _name_classes() -> dict[str, int]:
+    """Dictionary word -> name class, for the words jieba's dictionary tags as names."""
+    classes: dict[str, int] = {}
+    with segmenter().get_dict_file() as lines:
+        for raw in lines:
+            parts = raw.decode("utf-8").split()
+            if len(parts) == 3 and parts[2] in NAME_CLASSES:
+                classes[parts[0]] = NAME_CLASSES[parts[2]]
+    return classes
+
+
+def _cells(length: int, name_class: int | None) -> tuple[int, ...]:
+    """Offsets, within one role, of the length cell and, for names, the class cell."""
+    length_cell = min(length, 5) - 2
+    return (length_cell,) if name_class is None else (length_cell, LENGTH_BUCKETS + name_class)
 
 
 def lexicon_features(tokens: Sequence[str]) -> torch.Tensor:
@@ -41,6 +62,7 @@ def lexicon_features(tokens: Sequence[str]) -> torch.Tensor:
     """
     text = "".join(tokens)
     frequencies = segmenter().FREQ  # every word and every prefix of one (prefixes count 0)
+    classes = _name_classes()
     scale = _scale()
     values = [0.0] * (len(text) * WIDTH)
     for start in range(len(text)):
@@ -51,11 +73,12 @@ def lexicon_features(tokens: Sequence[str]) -> torch.Tensor:
             if not count:
                 continue
             strength = math.log(count + 1) / scale
-            length = end - start
+            cells = _cells(end - start, classes.get(text[start:end]))
             for position, role in ((start, 0), (end - 1, 2), *((p, 1) for p in range(start + 1, end - 1))):
-                index = position * WIDTH + _cell(role, length)
-                if values[index] < strength:
-                    values[index] = strength
+                for cell in cells:
+                    index = position * WIDTH + role * CELLS_PER_ROLE + cell
+                    if values[index] < strength:
+                        values[index] = strength
     per_char = torch.tensor(values, dtype=torch.float32).view(len(text), WIDTH)
     if len(text) == len(tokens):
         return per_char

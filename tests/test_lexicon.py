@@ -1,0 +1,36 @@
+"""Dictionary-match features: lengths and name classes from jieba's dictionary, per character role."""
+
+from __future__ import annotations
+
+import torch
+
+from nertag.lexicon import CELLS_PER_ROLE, LENGTH_BUCKETS, NAME_CLASSES, WIDTH, lexicon_features
+
+BEGIN, MIDDLE, END = 0, 1, 2
+PLACE = NAME_CLASSES["ns"]
+PERSON = NAME_CLASSES["nr"]
+
+
+def cell(role: int, name_class: int) -> int:
+    return role * CELLS_PER_ROLE + LENGTH_BUCKETS + name_class
+
+
+def test_places_and_people_light_their_class_cells() -> None:
+    features = lexicon_features(list("姚明出生于郑州市"))
+    assert features.shape == (8, WIDTH)
+    # 郑州市 is a place name in jieba's dictionary: 郑 begins it, 州 is inside, 市 ends it.
+    assert features[5, cell(BEGIN, PLACE)] > 0
+    assert features[6, cell(MIDDLE, PLACE)] > 0
+    assert features[7, cell(END, PLACE)] > 0
+    # 姚明 is a person name.
+    assert features[0, cell(BEGIN, PERSON)] > 0
+    assert features[1, cell(END, PERSON)] > 0
+    # 出生 is a common word, no name: its characters get length cells only.
+    assert features[2, LENGTH_BUCKETS:CELLS_PER_ROLE].eq(0).all()
+    assert bool(((features >= 0) & (features <= 1)).all())
+
+
+def test_multi_character_tokens_take_their_first_characters_features() -> None:
+    per_char = lexicon_features(list("郑州市很大"))
+    per_token = lexicon_features(["郑州", "市", "很大"])
+    assert torch.equal(per_token, per_char[[0, 2, 3]])
