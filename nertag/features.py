@@ -224,7 +224,7 @@ class FeatureEncoder:
             segments = torch.tensor([[known[w] for w in words], places], dtype=torch.long).t()
         lexicon = None
         if self.config.lexicon:
-            lexicon = torch.cat([lexicon_features(s) for s in per_sentence])
+            lexicon = lexicon_features(per_sentence)
         tag_ids = None
         if tags is not None:
             tag_ids = torch.tensor([self.tags.id(t) for s in tags for t in s], dtype=torch.long)

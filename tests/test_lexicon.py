@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from nertag.lexicon import CELLS_PER_ROLE, LENGTH_BUCKETS, NAME_CLASSES, WIDTH, lexicon_features
+from nertag.lexicon import (
+    CELLS_PER_ROLE,
+    LENGTH_BUCKETS,
+    NAME_CLASSES,
+    WIDTH,
+    lexicon_features,
+)
 
 BEGIN, MIDDLE, END = 0, 1, 2
 PLACE = NAME_CLASSES["ns"]
@@ -16,7 +22,7 @@ def cell(role: int, name_class: int) -> int:
 
 
 def test_places_and_people_light_their_class_cells() -> None:
-    features = lexicon_features(list("姚明出生于郑州市"))
+    features = lexicon_features([list("姚明出生于郑州市")])
     assert features.shape == (8, WIDTH)
     # 郑州市 is a place name in jieba's dictionary: 郑 begins it, 州 is inside, 市 ends it.
     assert features[5, cell(BEGIN, PLACE)] > 0
@@ -31,6 +37,14 @@ def test_places_and_people_light_their_class_cells() -> None:
 
 
 def test_multi_character_tokens_take_their_first_characters_features() -> None:
-    per_char = lexicon_features(list("郑州市很大"))
-    per_token = lexicon_features(["郑州", "市", "很大"])
+    per_char = lexicon_features([list("郑州市很大")])
+    per_token = lexicon_features([["郑州", "市", "很大"]])
     assert torch.equal(per_token, per_char[[0, 2, 3]])
+
+
+def test_words_never_cross_sentences() -> None:
+    together = lexicon_features([list("郑州市")])
+    apart = lexicon_features([list("郑"), [], list("州市")])
+    assert apart.shape == together.shape
+    assert together[0].any() and not apart[0].any()  # 郑 alone begins no word
+    assert torch.equal(apart[1:], lexicon_features([list("州市")]))
