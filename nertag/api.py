@@ -20,8 +20,18 @@ def load(model: str | Path, device: str = "cpu", precision: str = "float32") -> 
 
 
 @lru_cache(maxsize=4)
-def _cached(model: str, device: str) -> Tagger:
+def _cached(model: str, device: str, saved: tuple[int, int]) -> Tagger:
     return load(model, device)
+
+
+def _saved_stamp(directory: Path) -> tuple[int, int]:
+    """When and how big config.json is: saving writes it anew, so a model retrained in place
+    (same path) is loaded again instead of served stale from the cache."""
+    try:
+        stat = (directory / "config.json").stat()
+    except OSError:
+        return (0, 0)  # load() then reports what is missing
+    return (stat.st_mtime_ns, stat.st_size)
 
 
 def tag(
@@ -38,7 +48,8 @@ def tag(
         tagger = model
     else:
         sample = text if isinstance(text, str) else "".join(text[:50])
-        tagger = _cached(str(resolve_model(model, sample)), "cpu")
+        directory = resolve_model(model, sample)
+        tagger = _cached(str(directory), "cpu", _saved_stamp(directory))
     if nbest:
         if isinstance(text, str):
             return tagger.readings(text, nbest)

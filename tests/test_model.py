@@ -147,3 +147,17 @@ def test_int8_table_without_scales_is_refused(zh_model_dir: Path, tmp_path: Path
     save_file(weights, str(small / "weights.safetensors"))
     with pytest.raises(ModelError, match="lacks matching row scales"):
         load(small)
+
+
+def test_tag_reloads_a_model_saved_again_at_the_same_path(
+    zh_model_dir: Path, en_model_dir: Path, zh_path: Path, tmp_path: Path
+) -> None:
+    text = "".join(read_conll(zh_path)[0].tokens)
+    target = tmp_path / "retrained"
+    english = load(en_model_dir)
+    save(english, target)
+    assert tag(text, model=target) == english.tag(text)
+    chinese = load(zh_model_dir)
+    save(chinese, target)
+    assert chinese.tag(text) != english.tag(text)
+    assert tag(text, model=target) == chinese.tag(text)
