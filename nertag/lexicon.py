@@ -103,9 +103,10 @@ def _scatter_strongest(
     base = (torch.tensor(starts)[word_of_char] + inside) * WIDTH + role * CELLS_PER_ROLE
     length_cells = base + word_length.clamp(max=5) - 2
     char_class = name_class[word_of_char]
+    char_strength = strength[word_of_char]
     is_name = char_class >= 0
     class_cells = base[is_name] + LENGTH_BUCKETS + char_class[is_name]
     index = torch.cat([length_cells, class_cells])
-    source = torch.cat([strength[word_of_char], strength[word_of_char][is_name]])
+    source = torch.cat([char_strength, char_strength[is_name]])
     values.scatter_reduce_(0, index, source, reduce="amax")
     return values.view(num_chars, WIDTH)
