@@ -21,6 +21,7 @@ def load(model: str | Path, device: str = "cpu", precision: str = "float32") -> 
 
 @lru_cache(maxsize=4)
 def _cached(model: str, device: str, saved: tuple[int, int]) -> Tagger:
+    """``saved`` (from :func:`_saved_stamp`) is read only as part of the cache key."""
     return load(model, device)
 
 
