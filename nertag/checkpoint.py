@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .conll import InputError
+from .safe_write import write_folder
 from .train_state import EpochLog, TrainingProgress
 
 STATE, TENSORS = "state.json", "tensors.safetensors"
@@ -45,8 +44,6 @@ def save_checkpoint(
     meta: dict[str, Any],
 ) -> None:
     """Write the run's state after a finished epoch, replacing the previous checkpoint atomically."""
-    from .serialize import replace_directory
-
     tensors: dict[str, torch.Tensor] = {f"net/{k}": v for k, v in net.state_dict().items()}
     tensors.update({f"ema/{k}": v for k, v in shadow.items()})
     tensors.update({f"best/{k}": v for k, v in (best_state or {}).items()})
@@ -66,15 +63,12 @@ def save_checkpoint(
         "param_groups": optimizer_state["param_groups"],
         **meta,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+
+    def fill(staging: Path) -> None:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(staging / TENSORS))
         (staging / STATE).write_text(json.dumps(state, indent=1), encoding="utf-8")
-        replace_directory(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    write_folder(path, fill, kind="checkpoint")
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

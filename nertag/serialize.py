@@ -1,7 +1,8 @@
 """A model directory: ``config.json``, ``vocab.json`` and ``weights.safetensors``; nothing is unpickled.
 
-Saving writes a complete new directory beside the target and swaps it in with renames, so a crash
-leaves either the old model or the new one, never a mix.
+Saving goes through :mod:`nertag.safe_write`: a complete new folder is written and put in place by
+renames, so a crash leaves either the old model or the new one, never a mix, and a folder holding
+anything nertag did not write is refused.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from .config import FORMAT_VERSION, ModelConfig
 from .features import FeatureEncoder
 from .model import BiLstmCrf
+from .safe_write import write_folder
 from .tagger import Tagger
 from .version import __version__
 
@@ -44,10 +44,8 @@ def save(
     """
     if weights_dtype not in WEIGHTS_DTYPES:
         raise ValueError(f"weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+
+    def fill(staging: Path) -> None:
         (staging / VOCAB).write_text(json.dumps(tagger.features.to_json(), ensure_ascii=False), encoding="utf-8")
         weights = _stored_weights(tagger.net.state_dict(), weights_dtype)
         save_file(weights, str(staging / WEIGHTS), metadata={"nertag_version": __version__})
@@ -64,12 +62,8 @@ def save(
         for name in (CONFIG, VOCAB, WEIGHTS):
             with open(staging / name, "rb") as handle:
                 os.fsync(handle.fileno())
-        _make_readable(staging)
-        replace_directory(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return directory
+
+    return write_folder(directory, fill, kind="model")
 
 
 def _stored_weights(state: dict[str, torch.Tensor], weights_dtype: str) -> dict[str, torch.Tensor]:
@@ -122,26 +116,6 @@ def _restored_weights(stored: dict[str, torch.Tensor], path: Path) -> dict[str, 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _make_readable(staging: Path) -> None:
-    """mkdtemp makes a private folder; a model folder gets the usual permissions of new files."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)
-    for path in staging.iterdir():
-        os.chmod(path, 0o666 & ~umask)
-
-
-def replace_directory(staging: Path, directory: Path) -> None:
-    """Put the complete folder `staging` where `directory` is, by renames only."""
-    if directory.exists():
-        retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
-        os.replace(directory, retired)
-        os.replace(staging, directory)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, directory)
 
 
 def _read_json(path: Path) -> Any:

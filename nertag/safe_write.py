@@ -1,0 +1,213 @@
+"""Writing the files and folders a user names, without ever destroying what nertag did not write.
+
+Every command writes through this module. A path is treated by its kind:
+
+- a regular file (or a new one) is written to a temporary file beside it and renamed over it, so a
+  failure leaves the old file whole; a new file gets the permissions the umask allows, a
+  replaced one keeps its own;
+- a symbolic link is written through: its target is replaced as above, the link stays;
+- a FIFO, a character or block device, or ``-`` (standard output) is written directly, streaming;
+- a model folder is written only where nothing of the user's can be lost: an absent or empty
+  folder, or an earlier nertag model, which is replaced whole with renames.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, TextIO
+
+MODEL_FILES = frozenset({"config.json", "vocab.json", "weights.safetensors"})
+CHECKPOINT_FILES = frozenset({"state.json", "tensors.safetensors"})
+
+
+class OutputError(ValueError):
+    """A path nertag will not write to, and why: ``path: reason``."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{path}: {reason}")
+
+
+def current_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def _is_stream(path: Path) -> bool:
+    """FIFOs, devices and sockets are written directly: renaming over them would break their reader."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def check_output_file(path: str | None) -> None:
+    """Refuse, before any work is done, an output path that cannot be written: a folder, or one
+    whose folder does not exist. ``None`` and ``-`` mean standard output."""
+    if path is None or path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(path, "is a folder, expected a file")
+    if _is_stream(target):
+        return
+    folder = Path(os.path.realpath(target)).parent
+    if not folder.is_dir():
+        raise OutputError(path, f"cannot write there: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) and not (target.exists() and os.access(target, os.W_OK)):
+        raise OutputError(path, f"cannot write there: folder {folder} is not writable")
+
+
+@contextmanager
+def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8") -> Iterator[TextIO]:
+    """A text handle for ``path`` that treats it by its kind (see the module docstring).
+
+    ``None`` or ``-`` yields ``stdout``. A regular file appears only once the block ends without an
+    error; until then the old file, if any, is untouched.
+    """
+    if path is None or path == "-":
+        yield stdout
+        return
+    check_output_file(path)
+    target = Path(path)
+    if _is_stream(target):
+        with open(target, "w", encoding=encoding, newline="\n") as handle:
+            yield handle
+        return
+    real = Path(os.path.realpath(target))  # write through symlinks: the link itself stays
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding=encoding, newline="\n", dir=real.parent, prefix=f".{real.name}.", suffix=".nertag-tmp",
+        delete=False,
+    )
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, _mode_for(real))
+        os.replace(handle.name, real)
+    except BaseException:
+        with _ignoring_os_errors():
+            os.unlink(handle.name)
+        raise
+
+
+def _mode_for(real: Path) -> int:
+    """A replaced file keeps its permissions; a new one gets what the umask allows."""
+    try:
+        return stat.S_IMODE(real.stat().st_mode)
+    except OSError:
+        return 0o666 & ~current_umask()
+
+
+@contextmanager
+def _ignoring_os_errors() -> Iterator[None]:
+    try:
+        yield
+    except OSError:
+        pass
+
+
+def _describe(entries: list[str]) -> str:
+    shown = ", ".join(sorted(entries)[:5])
+    more = f" and {len(entries) - 5} more" if len(entries) > 5 else ""
+    return f"{shown}{more}"
+
+
+def is_nertag_model(folder: Path) -> bool:
+    """A folder holding nothing but a model nertag saved (its config names a format version)."""
+    try:
+        entries = set(os.listdir(folder))
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return entries <= MODEL_FILES and isinstance(config, dict) and "format_version" in config
+
+
+def is_nertag_checkpoint(folder: Path) -> bool:
+    try:
+        entries = set(os.listdir(folder))
+        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return entries <= CHECKPOINT_FILES and isinstance(state, dict) and "progress" in state
+
+
+def check_folder_target(path: str | Path, kind: str = "model") -> Path:
+    """The real folder a model (or checkpoint) may be written to, or an :class:`OutputError`
+    naming the folder and what is in it. Called before training starts, so nothing is wasted."""
+    given = Path(path)
+    real = Path(os.path.realpath(given))
+    recognise = is_nertag_checkpoint if kind == "checkpoint" else is_nertag_model
+    if not real.exists():  # absent, or a dangling link, which is written through
+        return real
+    if not real.is_dir():
+        raise OutputError(path, f"is a file, not a folder; nertag writes a {kind} only into an absent or empty folder or over an earlier nertag {kind}")
+    entries = os.listdir(real)
+    if entries and not recognise(real):
+        raise OutputError(
+            path,
+            f"holds files nertag did not write ({_describe(entries)}); give an absent or empty folder, "
+            f"or an earlier nertag {kind}",
+        )
+    return real
+
+
+def write_folder(path: str | Path, fill: Callable[[Path], None], kind: str = "model") -> Path:
+    """Write a folder whole: ``fill(staging)`` writes its files into an empty staging folder,
+    which then takes the place of ``path`` by renames.
+
+    ``path`` must pass :func:`check_folder_target` (checked again here). An existing empty folder
+    is kept (it may be the working directory, or belong to someone else) and the files are moved
+    into it, config.json (or state.json) last so a reader sees a complete set; an earlier nertag folder
+    is swapped out whole.
+    """
+    real = check_folder_target(path, kind=kind)
+    existing_empty = real.is_dir() and not os.listdir(real)
+    if existing_empty:
+        staging = Path(tempfile.mkdtemp(prefix=".nertag-staging-", dir=real))
+    else:
+        real.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".nertag-tmp", dir=real.parent))
+    try:
+        fill(staging)
+        _apply_umask(staging)
+        if existing_empty:
+            names = sorted(os.listdir(staging), key=lambda name: name in ("config.json", "state.json"))
+            for name in names:  # the file that marks a complete folder goes last
+                os.replace(staging / name, real / name)
+            staging.rmdir()
+        elif real.exists():
+            retired = real.with_name(f".{real.name}.old-{os.getpid()}.nertag-tmp")
+            os.replace(real, retired)
+            os.replace(staging, real)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, real)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return real
+
+
+def _apply_umask(staging: Path) -> None:
+    """mkdtemp makes a private folder; a written folder gets the usual permissions of new files."""
+    umask = current_umask()
+    os.chmod(staging, 0o777 & ~umask)
+    for entry in staging.iterdir():
+        os.chmod(entry, 0o666 & ~umask)
+
+
+def remove_own_folder(path: Path, kind: str = "checkpoint") -> None:
+    """Remove a folder only if it is recognisably one nertag wrote (a checkpoint or a model)."""
+    recognise = is_nertag_checkpoint if kind == "checkpoint" else is_nertag_model
+    if path.is_dir() and not path.is_symlink() and recognise(path):
+        shutil.rmtree(path, ignore_errors=True)
