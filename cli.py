@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -16,7 +18,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from nertag.config import ModelConfig, TrainConfig
-from nertag.conll import InputError, decode_utf8, parse_conll
+from nertag.conll import InputError
 from nertag.serialize import WEIGHTS_DTYPES, ModelError
 from nertag.version import __version__
 
@@ -36,6 +38,12 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except BrokenPipeError:
+            _quiet_after_broken_pipe()
+        except KeyboardInterrupt:
+            _flush_quietly()
+            click.echo("nertag: interrupted; what was written so far is kept", err=True)
+            sys.exit(130)
         except (InputError, ModelError, ValueError, OSError) as error:
             if click.get_current_context().find_root().params.get("verbose"):
                 traceback.print_exc()
@@ -43,6 +51,24 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(1)
 
     return wrapper
+
+
+def _quiet_after_broken_pipe() -> None:
+    """The reader of standard output went away (``nertag tag big.txt | head -1``): stop quietly with
+    the status a filter killed by SIGPIPE has, and keep Python from complaining at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+    sys.exit(141)
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,11 +79,11 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
 
 
-def _load_tagger(model: str | None, device: str, sample: str = "", precision: str = "float32"):
+def _load_tagger(model: str, device: str, precision: str = "float32") -> Any:
     from nertag.builtin import resolve_model
     from nertag.serialize import load
 
-    return load(resolve_model(model, sample), device, precision)
+    return load(resolve_model(model), device, precision)
 
 
 @main.command("train")
@@ -131,6 +157,9 @@ def train_command(
             min_segment_count=options["min_segment_count"],
         )
 
+    from nertag.safe_write import check_output_file
+
+    check_output_file(options["plot_path"])
     files = {"words": options["embeddings"], "chars": options["char_embeddings"], "bigrams": options["bigram_embeddings"]}
     pretrained = {table: path for table, path in files.items() if path}
 
@@ -156,9 +185,9 @@ def _finish_training(history: Any, out_dir: str, plot_path: str | None, train_pa
     best = max(history, key=lambda e: e.f1)
     if plot_path:
         from nertag.plot import training_chart
-        from nertag.workflows import atomic_output
+        from nertag.safe_write import open_output
 
-        with atomic_output(plot_path, sys.stdout) as out:
+        with open_output(plot_path, sys.stdout) as out:
             out.write(training_chart(history, f"nertag train {train_path}"))
     click.echo(f"saved {out_dir} (best dev F1 {100 * best.f1:.2f} at epoch {best.epoch})", err=True)
 
@@ -202,21 +231,42 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, handler)
 
 
-def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(source name, text) for each input; standard input when no path is given."""
-    from nertag.conll import read_text
+def _open_inputs(paths: tuple[str, ...]) -> list[tuple[str, Callable[[], Any]]]:
+    """(source name, opener of a binary stream) per input, standard input when none is given; every
+    file is checked before the first is read, so a typo is reported before any tagging."""
+    if not paths:
+        paths = ("-",)
+    inputs: list[tuple[str, Callable[[], Any]]] = []
+    for path in paths:
+        if path == "-":
+            inputs.append(("<stdin>", lambda: contextlib.nullcontext(sys.stdin.buffer)))
+            continue
+        if os.path.isdir(path):
+            raise InputError(path, None, "is a directory, expected a file")
+        if not os.path.exists(path):
+            raise InputError(path, None, "no such file")
+        if not os.access(path, os.R_OK):
+            raise InputError(path, None, "permission denied")
+        inputs.append((path, functools.partial(open, path, "rb", buffering=0)))
+    return inputs
 
-    if not paths or paths == ("-",):
-        return [("<stdin>", decode_utf8(sys.stdin.buffer.read(), "<stdin>"))]
-    return [(path, read_text(path)) for path in paths]
+
+def _progress_bar(unit: str) -> Any:
+    """A tqdm bar on stderr when stderr is a terminal, else None: pipes and logs stay clean."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(unit=unit, unit_scale=True, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
 @main.command("tag")
 @click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--model", "-m", default=None, help="Built-in model name (see `nertag models`) or model directory; default: picked from the text's language.")
+@click.option("--model", "-m", default=None, help="Built-in model name (see `nertag models`) or model directory; default: each line's language picks the built-in model.")
 @click.option("--format", "output_format", type=click.Choice(["conll", "jsonl", "html"]), default="jsonl", show_default=True, help="html: a standalone page with entities highlighted (text input only).")
 @click.option("--input-format", type=click.Choice(["text", "conll"]), default="text", show_default=True, help="text: one document a line; conll: tokens in the first column.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default=None, help="Output file (default: standard output).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default=None, help="Output file (default: standard output); symlinks are written through, pipes and devices streamed into.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the input (gb18030, gbk, big5, ... any Python knows).")
 @click.option("--nbest", type=click.IntRange(0, 100), default=0, help="Write the K most probable labellings of each sentence with their probabilities (jsonl).")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Drop entities whose CRF probability is lower.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
@@ -224,21 +274,44 @@ def _read_input(paths: tuple[str, ...]) -> list[tuple[str, str]]:
 @friendly_errors
 def tag_command(
     inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
-    nbest: int, min_confidence: float, device: str | None, precision: str,
+    encoding: str, nbest: int, min_confidence: float, device: str | None, precision: str,
 ) -> None:
-    """Tag INPUT files (default: standard input) and write entities as JSON lines or CoNLL."""
-    from nertag.workflows import atomic_output, read_lines, tag_conll, tag_lines
+    """Tag INPUT files (default: standard input), one document a line, and write entities as JSON
+    lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
+    from nertag.routing import ModelChoice
+    from nertag.safe_write import check_output_file, open_output
+    from nertag.text_input import check_encoding, read_line_chunks
+    from nertag.workflows import conll_sentence_chunks, tag_conll, tag_stream
 
-    sources = _read_input(inputs)
-    tagger = _load_tagger(model, device or "cpu", "".join(text[:2000] for _, text in sources), precision)
-    with atomic_output(output, sys.stdout) as out:
-        for source, text in sources:
+    if input_format == "conll" and output_format == "html":
+        raise click.UsageError("--format html needs text input")
+    if nbest and output_format != "jsonl":
+        raise click.UsageError("--nbest writes jsonl; add --format jsonl")
+    check_encoding(encoding)
+    check_output_file(output)
+    sources = _open_inputs(inputs)
+    models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision=precision))
+    models.load_named()
+    progress = _progress_bar(" lines")
+    try:
+        with open_output(output, sys.stdout) as out:
             if input_format == "conll":
-                if output_format == "html":
-                    raise click.UsageError("--format html needs text input")
-                tag_conll(tagger, parse_conll(text, source, require_tags=False), out, output_format)
-            else:
-                tag_lines(tagger, read_lines(text), out, output_format, min_confidence, nbest)
+                for source, opener in sources:
+                    with opener() as stream:
+                        for sentences in conll_sentence_chunks(read_line_chunks(stream, source, encoding), source):
+                            tag_conll(models, sentences, out, output_format)
+                return
+            tag_stream(_all_chunks(sources, encoding, read_line_chunks), models, out, output_format, min_confidence, nbest, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _all_chunks(sources: list[tuple[str, Callable[[], Any]]], encoding: str, reader: Callable[..., Any]) -> Iterator[list[str]]:
+    """The line chunks of every input in turn, each file opened only while it is read."""
+    for source, opener in sources:
+        with opener() as stream:
+            yield from reader(stream, source, encoding)
 
 
 @main.command("score")
@@ -263,8 +336,16 @@ def score_command(
 
     if (pred is None) == (model is None):
         raise click.UsageError("give either a PRED file or --model, not both or neither")
+    from nertag.safe_write import check_output_file
+
+    check_output_file(errors_path)
     tagger = _load_tagger(model, device or "cpu", precision=precision) if model else None
-    report = score_files(gold, pred, tagger, mode, tag_column, errors_path)
+    progress = _progress_bar(" sentences") if tagger is not None else None
+    try:
+        report = score_files(gold, pred, tagger, mode, tag_column, errors_path, progress)
+    finally:
+        if progress is not None:
+            progress.close()
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
         return

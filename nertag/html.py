@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 
 from .tagger import Entity
 
-_PAGE = """<!DOCTYPE html>
+_PAGE_START = """<!DOCTYPE html>
 <html lang="{lang}">
 <head>
 <meta charset="utf-8">
@@ -26,8 +26,8 @@ mark .label {{ font-size: 0.65em; font-weight: bold; margin-left: 0.3em; vertica
 </head>
 <body>
 <div class="legend">{legend}</div>
-{documents}
-</body>
+"""
+_PAGE_END = """</body>
 </html>
 """
 
@@ -48,21 +48,41 @@ def _mark(text: str, label: str, colour: str, confidence: float | None = None) -
             f'{escape(text)}<span class="label">{escape(label)}</span></mark>')
 
 
-def render(documents: Sequence[tuple[str, Sequence[Entity]]], labels: Iterable[str] = ()) -> str:
-    """The page for (text, entities) pairs; ``labels`` adds legend entries for labels not found."""
-    colours = label_colours([*labels, *(e.label for _, found in documents for e in found)])
-    parts = []
-    for text, found in documents:
-        pieces, position = [], 0
-        for entity in sorted(found, key=lambda e: e.start):
-            pieces.append(escape(text[position : entity.start]))
-            pieces.append(_mark(entity.text, entity.label, colours[entity.label], entity.confidence))
-            position = entity.end
-        pieces.append(escape(text[position:]))
-        parts.append(f'<div class="doc">{"".join(pieces)}</div>')
+def page_start(labels: Iterable[str], chinese: bool) -> str:
+    """The page up to its first document: styles and a legend of ``labels``."""
     legend = "".join(
         f'<mark class="entity" data-label="{escape(label)}" style="background: {colour}">{escape(label)}</mark>'
-        for label, colour in colours.items()
+        for label, colour in label_colours(labels).items()
     )
-    chinese = any("\u4e00" <= c <= "\u9fff" for text, _ in documents[:20] for c in text[:200])
-    return _PAGE.format(lang="zh" if chinese else "en", legend=legend, documents="\n".join(parts))
+    return _PAGE_START.format(lang="zh" if chinese else "en", legend=legend)
+
+
+def render_document(text: str, found: Sequence[Entity], colours: dict[str, str]) -> str:
+    """One document with its entities marked, as a line of the page."""
+    pieces, position = [], 0
+    for entity in sorted(found, key=lambda e: e.start):
+        pieces.append(escape(text[position : entity.start]))
+        pieces.append(_mark(entity.text, entity.label, colours[entity.label], entity.confidence))
+        position = entity.end
+    pieces.append(escape(text[position:]))
+    return f'<div class="doc">{"".join(pieces)}</div>\n'
+
+
+def page_end() -> str:
+    return _PAGE_END
+
+
+def looks_chinese_page(texts: Iterable[str]) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for text in list(texts)[:20] for c in text[:200])
+
+
+def render(documents: Sequence[tuple[str, Sequence[Entity]]], labels: Iterable[str] = ()) -> str:
+    """The page for (text, entities) pairs; ``labels`` adds legend entries for labels not found.
+
+    Pages are written in pieces (:func:`page_start`, :func:`render_document`, :func:`page_end`) when
+    tagging streams; this joins them for a list held in memory.
+    """
+    every_label = sorted({*labels, *(e.label for _, found in documents for e in found)})
+    colours = label_colours(every_label)
+    body = "".join(render_document(text, found, colours) for text, found in documents)
+    return page_start(every_label, looks_chinese_page(text for text, _ in documents)) + body + page_end()

@@ -9,22 +9,23 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
-from contextlib import contextmanager
+import time
 from dataclasses import asdict
-from pathlib import Path
-from typing import Callable, Iterator, Sequence, TextIO
+from typing import Callable, Iterable, Iterator, Protocol, Sequence, TextIO
 
 from .checkpoint import checkpoint_path
 from .config import ModelConfig, TrainConfig
-from .conll import InputError, Sentence, corpus_scheme, read_conll
+from .conll import InputError, Sentence, corpus_scheme, parse_conll, read_conll
+from .routing import ModelChoice
+from .safe_write import check_folder_target, open_output, remove_own_folder
 from .schemes import Scheme, convert, spans
 from .scoring import Report, score
-from .serialize import save
-from .tagger import Tagger
+from .serialize import WEIGHTS_DTYPES, save
+from .tagger import Entity, Tagger
 from .train import EpochLog, train
+
+SCORE_CHUNK = 1000  # sentences tagged between progress updates
 
 
 def train_from_files(
@@ -50,7 +51,18 @@ def train_from_files(
     ``configure`` picks the model settings from the training sentences (defaults depend on them).
     Without ``dev_path``, a ``dev_fraction`` of the training sentences, drawn with the training
     seed, is held out as dev.
+
+    ``out_dir`` and the checkpoint folder are checked before anything is read or trained: each must
+    be absent, empty, or an earlier nertag model (checkpoint), so no file of the user's is lost.
     """
+    if weights_dtype not in WEIGHTS_DTYPES:
+        raise ValueError(f"weights_dtype: expected one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
+    if dev_path is None and not 0.0 < dev_fraction < 1.0:
+        raise ValueError(f"give --dev, or a --dev-fraction between 0 and 1 (got {dev_fraction})")
+    model_folder = check_folder_target(out_dir, kind="model")
+    checkpoint = checkpoint_path(model_folder)
+    if not resume:
+        check_folder_target(checkpoint, kind="checkpoint")
     train_sentences = read_conll(train_path, tag_column)
     if dev_path is not None:
         dev_sentences = read_conll(dev_path, tag_column)
@@ -60,7 +72,6 @@ def train_from_files(
         train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, settings.seed)
         dev_name = f"{dev_fraction:g} of {os.path.basename(train_path)} held out with seed {settings.seed}"
     config = configure(train_sentences)
-    checkpoint = checkpoint_path(out_dir)
     job = {
         "train": train_path, "dev": dev_path, "out": out_dir, "tag_column": tag_column, "dev_fraction": dev_fraction,
         "weights_dtype": weights_dtype, "pretrained": pretrained or {},
@@ -69,10 +80,12 @@ def train_from_files(
         train_sentences, dev_sentences, config, settings, on_epoch, progress, pretrained,
         checkpoint=checkpoint, resume=resume, should_stop=should_stop, job=job,
     )
+    if not history:
+        raise ValueError(f"{checkpoint}: this run has no finished epoch to save")
     best = max(history, key=lambda e: e.f1)
     save(
         tagger,
-        out_dir,
+        model_folder,
         extra={
             "training": {
                 "train": os.path.basename(train_path),
@@ -91,7 +104,7 @@ def train_from_files(
         },
         weights_dtype=weights_dtype,
     )
-    shutil.rmtree(checkpoint, ignore_errors=True)
+    remove_own_folder(checkpoint, kind="checkpoint")
     return tagger, history
 
 
@@ -122,8 +135,16 @@ def read_lines(data: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
+class Progress(Protocol):
+    """What tagging reports as it goes (a tqdm bar on a terminal): records done, characters in postfix."""
+
+    def update(self, n: int) -> object: ...
+
+    def set_postfix_str(self, text: str) -> object: ...
+
+
 def tag_lines(
-    tagger: Tagger,
+    tagger: Tagger | ModelChoice,
     lines: Sequence[str],
     out: TextIO,
     output_format: str,
@@ -134,33 +155,80 @@ def tag_lines(
 
     With ``nbest`` (jsonl only) each record lists, per sentence, the most probable labellings.
     """
-    if nbest:
-        if output_format != "jsonl":
-            raise ValueError("--nbest writes jsonl; add --format jsonl")
-        for line in lines:
-            sentences = [[r.to_json() for r in readings] for readings in tagger.readings(line, nbest)]
-            out.write(json.dumps({"text": line, "sentences": sentences}, ensure_ascii=False) + "\n")
-        return
-    page: list[tuple[str, list]] = []
-    for start in range(0, len(lines), 2000):  # bounded memory for long inputs
-        chunk = lines[start : start + 2000]
-        for line, found in zip(chunk, tagger.tag_many(chunk)):
-            entities = [e for e in found if e.confidence is None or e.confidence >= min_confidence]
-            if output_format == "html":
-                page.append((line, entities))
-                continue
-            if output_format == "jsonl":
-                record = {"text": line, "entities": [e.to_json() for e in entities]}
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            else:
-                _write_token_tags(tagger, line, entities, out)
+    choice = tagger if isinstance(tagger, ModelChoice) else ModelChoice.of(tagger)
+    tag_stream([lines], choice, out, output_format, min_confidence, nbest)
+
+
+def tag_stream(
+    chunks: Iterable[Sequence[str]],
+    models: ModelChoice,
+    out: TextIO,
+    output_format: str,
+    min_confidence: float = 0.0,
+    nbest: int = 0,
+    progress: Progress | None = None,
+) -> None:
+    """Tag chunks of lines (one document a line) as they come, writing each chunk's records in input
+    order and flushing them before the next chunk is read, so a pipe's reader sees them at once.
+
+    jsonl records name the model that tagged them. ``html`` writes one page whose legend lists every
+    label the models can give.
+    """
+    if nbest and output_format != "jsonl":
+        raise ValueError("--nbest writes jsonl; add --format jsonl")
+    colours: dict[str, str] | None = None
+    started = time.perf_counter()
+    characters = 0
+    for lines in chunks:
+        if output_format == "html" and colours is None:
+            from .html import label_colours, looks_chinese_page, page_start
+
+            labels = models.labels()
+            colours = label_colours(labels)
+            out.write(page_start(labels, looks_chinese_page(lines)))
+        if nbest:
+            _write_readings(lines, models, out, nbest)
+        else:
+            for line, (name, found) in zip(lines, models.tag(lines)):
+                entities = [e for e in found if e.confidence is None or e.confidence >= min_confidence]
+                _write_record(line, name, entities, models, out, output_format, colours)
+        out.flush()
+        if progress is not None:
+            characters += sum(map(len, lines))
+            progress.update(len(lines))
+            progress.set_postfix_str(f"{characters / max(time.perf_counter() - started, 1e-9):,.0f} chars/s")
     if output_format == "html":
-        from .html import render
+        from .html import page_end, page_start
 
-        out.write(render(page, tagger.labels))
+        if colours is None:  # no input at all: still a whole page
+            out.write(page_start(models.labels(), False))
+        out.write(page_end())
+        out.flush()
 
 
-def _write_token_tags(tagger: Tagger, line: str, entities: Sequence, out: TextIO) -> None:
+def _write_readings(lines: Sequence[str], models: ModelChoice, out: TextIO, nbest: int) -> None:
+    for line, name in zip(lines, models.name_of_each(lines)):
+        sentences = [[r.to_json() for r in readings] for readings in models.tagger(name).readings(line, nbest)]
+        out.write(json.dumps({"text": line, "sentences": sentences, "model": name}, ensure_ascii=False) + "\n")
+
+
+def _write_record(
+    line: str, name: str, entities: Sequence[Entity], models: ModelChoice, out: TextIO, output_format: str,
+    colours: dict[str, str] | None,
+) -> None:
+    if output_format == "jsonl":
+        record = {"text": line, "entities": [e.to_json() for e in entities], "model": name}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif output_format == "html":
+        from .html import render_document
+
+        assert colours is not None
+        out.write(render_document(line, entities, colours))
+    else:
+        _write_token_tags(models.tagger(name), line, entities, out)
+
+
+def _write_token_tags(tagger: Tagger, line: str, entities: Sequence[Entity], out: TextIO) -> None:
     tags: dict[int, str] = {}
     for entity in entities:
         tags[entity.start] = f"B-{entity.label}"
@@ -172,16 +240,59 @@ def _write_token_tags(tagger: Tagger, line: str, entities: Sequence, out: TextIO
     out.write("\n")
 
 
-def tag_conll(tagger: Tagger, sentences: Sequence[Sentence], out: TextIO, output_format: str) -> None:
-    """Tag pre-tokenized sentences."""
-    predicted = tagger.predict([s.tokens for s in sentences])
-    for sentence, tags in zip(sentences, predicted):
+def conll_sentence_chunks(line_chunks: Iterable[Sequence[str]], source: str) -> Iterator[list[Sentence]]:
+    """Untagged column input as chunks of whole sentences, cut at blank lines as the lines arrive;
+    errors name the line in the whole input."""
+    pending: list[str] = []
+    first_line = 1  # input line number of pending[0]
+    found = 0
+    for lines in line_chunks:
+        pending.extend(lines)
+        last_blank = max((i for i, line in enumerate(pending) if not line.strip(" \t\r\f\v")), default=-1)
+        if last_blank < 0:
+            continue
+        complete, pending = pending[: last_blank + 1], pending[last_blank + 1 :]
+        sentences = _parse_block(complete, source, first_line)
+        first_line += len(complete)
+        if sentences:
+            found += len(sentences)
+            yield sentences
+    sentences = _parse_block(pending, source, first_line)
+    if sentences:
+        found += len(sentences)
+        yield sentences
+    if not found:
+        raise InputError(source, None, "no sentences: the input is empty or holds only blank lines")
+
+
+def _parse_block(lines: Sequence[str], source: str, first_line: int) -> list[Sentence]:
+    if all(not line.strip(" \t\r\f\v") for line in lines):
+        return []
+    try:
+        sentences = parse_conll("\n".join(lines), source, require_tags=False)
+    except InputError as error:
+        line = None if error.line is None else error.line + first_line - 1
+        raise InputError(source, line, error.message) from None
+    return [Sentence(s.tokens, s.tags, s.line + first_line - 1) for s in sentences]
+
+
+def tag_conll(models: Tagger | ModelChoice, sentences: Sequence[Sentence], out: TextIO, output_format: str) -> None:
+    """Tag pre-tokenized sentences; without a named model each goes to the default of its language."""
+    choice = models if isinstance(models, ModelChoice) else ModelChoice.of(models)
+    predicted: list[list[str]] = [[] for _ in sentences]
+    names = [""] * len(sentences)
+    for name, indices in choice.group(["".join(sentences[i].tokens) for i in range(len(sentences))]).items():
+        for index, tags in zip(indices, choice.tagger(name).predict([sentences[i].tokens for i in indices])):
+            predicted[index], names[index] = tags, name
+    for sentence, tags, name in zip(sentences, predicted, names):
         if output_format == "jsonl":
-            out.write(json.dumps({"tokens": list(sentence.tokens), "tags": tags}, ensure_ascii=False) + "\n")
+            record = {"tokens": list(sentence.tokens), "tags": tags, "model": name}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
         else:
             for token, tag in zip(sentence.tokens, tags):
                 out.write(f"{token} {tag}\n")
             out.write("\n")
+    out.flush()
 
 
 def aligned(gold: Sequence[Sentence], predicted: Sequence[Sentence], gold_path: str, pred_path: str) -> None:
@@ -206,24 +317,35 @@ def score_files(
     mode: str,
     tag_column: int = -1,
     errors_path: str | None = None,
+    progress: Progress | None = None,
 ) -> Report:
     """Score a prediction file, or the model's own tagging of the gold tokens, against gold.
 
     With ``errors_path``, sentences whose entities differ are written there, gold and predicted side by side.
+    In strict mode a model's predictions (well-formed spans) are written in gold's scheme, which
+    loses nothing; a prediction file is compared as it is.
     """
     gold = read_conll(gold_path, tag_column)
     if tagger is not None:
         unknown = {t[2:] for s in gold for t in s.tags if t != "O"} - set(tagger.labels)
         if unknown:
             raise InputError(gold_path, None, f"labels the model does not know: {', '.join(sorted(unknown))}")
-        predicted_tags = tagger.predict([s.tokens for s in gold])
+        predicted_tags = []
+        for first in range(0, len(gold), SCORE_CHUNK):
+            chunk = gold[first : first + SCORE_CHUNK]
+            predicted_tags.extend(tagger.predict([s.tokens for s in chunk]))
+            if progress is not None:
+                progress.update(len(chunk))
+        if mode == "strict":
+            scheme = corpus_scheme(gold)
+            predicted_tags = [convert(tags, scheme) for tags in predicted_tags]
     else:
         assert pred_path is not None
         predicted = read_conll(pred_path, tag_column)
         aligned(gold, predicted, gold_path, pred_path)
         predicted_tags = [list(s.tags) for s in predicted]
     if errors_path is not None:
-        with atomic_output(errors_path, sys.stdout) as out:
+        with open_output(errors_path, sys.stdout) as out:
             write_errors(gold, predicted_tags, gold_path, out)
     return score([list(s.tags) for s in gold], predicted_tags, mode)
 
@@ -243,22 +365,3 @@ def write_errors(gold: Sequence[Sentence], predicted: Sequence[Sequence[str]], g
             out.write(f"{token:<{width}} {expected:<12} {got}{flag}\n")
         out.write("\n")
     return count
-
-
-@contextmanager
-def atomic_output(path: str | None, stdout: TextIO) -> Iterator[TextIO]:
-    """Write to ``path`` through a temporary file renamed on success, so no partial file is left."""
-    if path is None or path == "-":
-        yield stdout
-        return
-    target = Path(path)
-    handle = tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="\n", dir=target.parent or ".", prefix=f".{target.name}.", delete=False
-    )
-    try:
-        with handle:
-            yield handle
-        os.replace(handle.name, target)
-    except BaseException:
-        os.unlink(handle.name)
-        raise

@@ -1,0 +1,131 @@
+"""Lines of text from files and pipes in bounded chunks, so tagging streams like a Unix filter.
+
+A chunk ends when it is full (lines or characters) or when no more input is waiting: a slow
+producer (``tail -f log | nertag tag``) gets each line answered as it arrives, while a file is read
+in full chunks. Memory stays bounded whatever the input's size, except that one line is one
+document and is held whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import select
+from typing import BinaryIO, Iterator
+
+from .conll import InputError
+
+CHUNK_LINES = 2000
+CHUNK_CHARS = 1 << 18
+READ_BYTES = 1 << 16
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name, or a ValueError naming the unknown encoding."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r}; give a name Python knows, such as utf-8, gb18030, big5") from None
+
+
+def _decoder_name(encoding: str) -> str:
+    """UTF-8 input may start with a byte-order mark, which is not text."""
+    name = check_encoding(encoding)
+    return "utf-8-sig" if name == "utf-8" else name
+
+
+def display_name(encoding: str) -> str:
+    name = check_encoding(encoding)
+    return "UTF-8" if name == "utf-8" else name
+
+
+def decode(data: bytes, source: str, encoding: str = "utf-8") -> str:
+    """Decode a whole input, naming the line and byte offset of the first byte that is not ``encoding``."""
+    try:
+        return data.decode(_decoder_name(encoding))
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputError(
+            source, line, f"not {display_name(encoding)} text (byte {data[error.start]:#04x} at offset {error.start})"
+        ) from None
+
+
+class _ByteSource:
+    """Reads what is available from a binary stream and says whether more is waiting."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        try:
+            self.fd: int | None = stream.fileno()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self.fd = None
+
+    def read(self) -> bytes:
+        if self.fd is not None:
+            return os.read(self.fd, READ_BYTES)
+        read1 = getattr(self.stream, "read1", None)
+        return read1(READ_BYTES) if read1 else self.stream.read(READ_BYTES)
+
+    def waiting(self) -> bool:
+        """True when a read would not block (data or end of input); files are always ready."""
+        if self.fd is None:
+            return True
+        try:
+            ready, _, _ = select.select([self.fd], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(ready)
+
+
+def read_line_chunks(
+    stream: BinaryIO, source: str, encoding: str = "utf-8", max_lines: int = CHUNK_LINES, max_chars: int = CHUNK_CHARS
+) -> Iterator[list[str]]:
+    """Lists of lines (LF-separated, a CR before the LF dropped, no final empty line) as they come.
+
+    ``stream`` is read unbuffered from its file descriptor when it has one, so that what was read
+    is answered before the next read blocks. Bytes that are not ``encoding`` raise
+    :class:`~nertag.conll.InputError` naming ``source`` and the line.
+    """
+    decoder = codecs.getincrementaldecoder(_decoder_name(encoding))(errors="strict")
+    reader = _ByteSource(stream)
+    partial: list[str] = []  # pieces of the line not yet ended
+    lines: list[str] = []
+    chars = 0
+    lines_done = 0
+    while True:
+        data = reader.read()
+        try:
+            text = decoder.decode(data, final=not data)
+        except UnicodeDecodeError as error:
+            line = lines_done + len(lines) + data.count(b"\n", 0, max(error.start, 0)) + 1
+            raise InputError(source, line, f"not {display_name(encoding)} text (byte {_bad_byte(error)})") from None
+        pieces = text.split("\n")
+        for piece in pieces[:-1]:
+            partial.append(piece)
+            line = "".join(partial)
+            partial = []
+            lines.append(line[:-1] if line.endswith("\r") else line)
+            chars += len(line)
+            if len(lines) >= max_lines or chars >= max_chars:
+                lines_done += len(lines)
+                yield lines
+                lines, chars = [], 0
+        if pieces[-1]:
+            partial.append(pieces[-1])
+        if not data:
+            if partial:
+                line = "".join(partial)
+                lines.append(line[:-1] if line.endswith("\r") else line)
+            if lines:
+                yield lines
+            return
+        if lines and not reader.waiting():
+            lines_done += len(lines)
+            yield lines
+            lines, chars = [], 0
+
+
+def _bad_byte(error: UnicodeDecodeError) -> str:
+    bad = error.object[error.start : error.start + 1] if isinstance(error.object, (bytes, bytearray)) else b""
+    return f"{bad[0]:#04x}" if bad else "sequence"
