@@ -95,7 +95,7 @@ def _load_tagger(model: str, device: str, precision: str = "float32") -> Any:
 @click.option("--bigram-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for character bigrams (two-character entries).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Save an SVG chart of loss and dev F1 per epoch here.")
 @click.option("--weights-dtype", type=click.Choice(list(WEIGHTS_DTYPES)), default="float32", show_default=True, help="float16 halves the model file; int8 also stores embedding tables as int8 rows (about a quarter).")
-@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--out", "out_dir", default=None, help="Model folder to write: absent, empty, or an earlier nertag model (replaced whole).")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False), help="Continue the run whose checkpoint is this folder (OUT.checkpoint); other options come from it.")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
 @click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")

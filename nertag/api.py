@@ -8,6 +8,7 @@ from typing import Sequence
 
 from .builtin import resolve_model
 from .serialize import load as load_directory
+from .routing import ModelChoice
 from .tagger import Entity, Reading, Tagger
 
 
@@ -40,19 +41,27 @@ def tag(
 ) -> list[Entity] | list[list[Entity]] | list[list[Reading]] | list[list[list[Reading]]]:
     """Entities of ``text`` (a string), or of each string in a list.
 
-    ``model`` is a built-in name, a model directory or a loaded :class:`Tagger`; by default the
-    built-in Chinese or English model is picked from the text.  Models are loaded once and cached.
+    ``model`` is a built-in name, a model directory or a loaded :class:`Tagger`; by default each
+    string goes to the built-in model of its own language (Chinese or other), so a list may mix
+    languages.  Models are loaded once and cached.
     With ``nbest=K`` a string gives, for each of its sentences, the K most probable labellings
     (:class:`~nertag.tagger.Reading`, with probability and entities) instead.
     """
     if isinstance(model, Tagger):
-        tagger = model
+        choice = ModelChoice.of(model)
     else:
-        sample = text if isinstance(text, str) else "".join(text[:50])
-        directory = resolve_model(model, sample)
-        tagger = _cached(str(directory), "cpu", _saved_stamp(directory))
+        choice = ModelChoice(None if model is None else str(model), _cached_model)
+    texts = [text] if isinstance(text, str) else list(text)
+    if not all(isinstance(t, str) for t in texts):
+        raise TypeError("tag() takes a string or a list of strings")
     if nbest:
-        if isinstance(text, str):
-            return tagger.readings(text, nbest)
-        return [tagger.readings(t, nbest) for t in text]
-    return tagger.tag(text)
+        names = choice.name_of_each(texts)
+        readings = [choice.tagger(name).readings(t, nbest) for t, name in zip(texts, names)]
+        return readings[0] if isinstance(text, str) else readings
+    found = [entities for _, entities in choice.tag(texts)]
+    return found[0] if isinstance(text, str) else found
+
+
+def _cached_model(model: str) -> Tagger:
+    directory = resolve_model(model)
+    return _cached(str(directory), "cpu", _saved_stamp(directory))

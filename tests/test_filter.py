@@ -1,0 +1,152 @@
+"""`nertag tag` as a Unix filter: it answers each line as it arrives, stops quietly when its reader
+goes away, exits 130 on Ctrl-C keeping what it wrote, reads other encodings, and routes each line
+to the default model of its own language."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from nertag.routing import ModelChoice
+from nertag.text_input import read_line_chunks
+from nertag.workflows import conll_sentence_chunks, tag_stream
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def nertag_process(*args: str, **options: object) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "nertag", *args], cwd=ROOT, env=env, **options)  # type: ignore[arg-type]
+
+
+def read_line_within(stream: io.BufferedReader, seconds: float) -> bytes:
+    ready, _, _ = select.select([stream], [], [], seconds)
+    assert ready, f"no output within {seconds} s"
+    return stream.readline()
+
+
+def test_each_line_is_answered_before_input_ends_and_ctrl_c_exits_130(en_model_dir: Path) -> None:
+    with nertag_process("tag", "--model", str(en_model_dir), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+        talk_then_interrupt(process, str(en_model_dir))
+
+
+def talk_then_interrupt(process: subprocess.Popen, model: str) -> None:
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    process.stdin.write("John Smith visited Paris .\n".encode())
+    process.stdin.flush()
+    first = json.loads(read_line_within(process.stdout, 60))  # stdin is still open
+    assert first["text"] == "John Smith visited Paris ." and first["model"] == model
+    process.stdin.write("Reuters\n".encode())
+    process.stdin.flush()
+    assert json.loads(read_line_within(process.stdout, 30))["text"] == "Reuters"
+    process.send_signal(signal.SIGINT)
+    assert process.wait(30) == 130
+    errors = process.stderr.read().decode().strip().splitlines()
+    assert len(errors) == 1 and "interrupted" in errors[0] and "Traceback" not in errors[0]
+
+
+def test_a_closed_pipe_ends_quietly(en_model_dir: Path, tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("John Smith visited Paris .\n" * 20000, encoding="utf-8")
+    with nertag_process("tag", str(big), "--model", str(en_model_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert json.loads(process.stdout.readline())["text"] == "John Smith visited Paris ."
+        process.stdout.close()  # like `| head -1`
+        assert process.wait(120) in (0, 141)
+        assert process.stderr.read() == b""
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(en_model_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nertag", "tag", "--model", str(en_model_dir)], cwd=ROOT, input=b"Paris\n",
+        capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+    )
+    assert done.returncode == 0 and done.stderr == b""
+
+
+def test_other_encodings_are_read_and_bad_bytes_name_file_and_line(zh_model_dir: Path, tmp_path: Path) -> None:
+    text = "张三出生于北京市。\n李四在上海工作。\n"
+    gb = tmp_path / "gb.txt"
+    gb.write_bytes(text.encode("gb18030"))
+    utf8 = CliRunner().invoke(main, ["tag", "--model", str(zh_model_dir)], input=text)
+    result = CliRunner().invoke(main, ["tag", str(gb), "--model", str(zh_model_dir), "--encoding", "gb18030"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == utf8.stdout
+    bad = CliRunner().invoke(main, ["tag", str(gb), "--model", str(zh_model_dir)])
+    assert bad.exit_code == 1 and bad.stderr.startswith(f"nertag: error: {gb}:1: not UTF-8 text")
+    unknown = CliRunner().invoke(main, ["tag", str(gb), "--model", str(zh_model_dir), "--encoding", "klingon"])
+    assert unknown.exit_code == 1 and "unknown encoding 'klingon'" in unknown.stderr
+
+
+def test_chunks_are_bounded_and_lines_kept_exactly() -> None:
+    data = "".join(f"line {i}\r\n" for i in range(25)) + "last, no newline"
+    chunks = list(read_line_chunks(io.BytesIO(data.encode()), "<test>", max_lines=10))
+    assert [len(c) for c in chunks] == [10, 10, 6]
+    assert [line for c in chunks for line in c] == [f"line {i}" for i in range(25)] + ["last, no newline"]
+    with pytest.raises(ValueError, match=r"<test>:3: not UTF-8 text"):
+        list(read_line_chunks(io.BytesIO(b"a\nb\n\xff\n"), "<test>"))
+
+
+def test_each_chunk_is_written_before_the_next_is_read(en_model_dir: Path) -> None:
+    from nertag import load
+
+    out = io.StringIO()
+
+    def chunks():
+        yield ["John Smith"]
+        assert out.getvalue().count("\n") == 1, "the first chunk's record is out before the second is read"
+        yield ["Paris", "Reuters"]
+
+    tag_stream(chunks(), ModelChoice.of(load(en_model_dir), "en"), out, "jsonl")
+    assert [json.loads(line)["text"] for line in out.getvalue().splitlines()] == ["John Smith", "Paris", "Reuters"]
+
+
+def test_column_input_streams_by_sentence_with_true_line_numbers() -> None:
+    chunks = [["EU", "rejects"], ["", "German"], ["call", "", "", "x y z"]]
+    sentences = [s for block in conll_sentence_chunks(iter(chunks), "in.conll") for s in block]
+    assert [s.tokens for s in sentences] == [("EU", "rejects"), ("German", "call"), ("x",)]
+    assert [s.line for s in sentences] == [1, 4, 8]
+    with pytest.raises(ValueError, match="in.conll: no sentences"):
+        list(conll_sentence_chunks(iter([["", ""]]), "in.conll"))
+
+
+def test_mixed_languages_go_to_their_own_default_model() -> None:
+    from nertag import tag
+
+    lines = ["姚明出生于河南省郑州市。", "Peter Blackburn met John Smith in London .", "", "李四在上海工作。"]
+    result = CliRunner().invoke(main, ["tag"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in records] == lines
+    assert [records[i]["model"] for i in (0, 1, 3)] == ["zh-msra", "en-conll03", "zh-msra"]
+    english = {e["text"] for e in records[1]["entities"]}
+    assert {"Peter Blackburn", "John Smith", "London"} <= english
+    assert {e["text"] for e in records[0]["entities"]} >= {"姚明"}
+    found = tag(lines)
+    assert [[(e.start, e.end, e.label) for e in entities] for entities in found] == [
+        [(e["start"], e["end"], e["label"]) for e in r["entities"]] for r in records
+    ]
+
+
+def test_the_installed_console_script_runs(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "nertag"
+    if not script.exists():
+        script = Path(shutil.which("nertag") or "")
+    if not script.is_file():
+        pytest.skip("nertag is not installed in this environment (pip install . or pip install -e .)")
+    done = subprocess.run([str(script), "--version"], cwd=tmp_path, capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.decode().startswith("nertag, version"), done.stderr
+    module = subprocess.run([sys.executable, "-m", "nertag", "--help"], cwd=tmp_path, capture_output=True, timeout=60)
+    assert module.returncode == 0 and b"Usage: nertag" in module.stdout, module.stderr

@@ -1,0 +1,177 @@
+"""Files and folders the user names: nothing of theirs is lost, links are written through, pipes and
+devices are streamed into, new files get the umask's permissions."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from nertag.safe_write import OutputError, check_folder_target, open_output, write_folder
+
+TINY = ["--epochs", "1", "--word-dim", "8", "--char-dim", "4", "--hidden-size", "8", "--device", "cpu"]
+
+
+def train_args(corpus: Path, out: str) -> list[str]:
+    return ["train", "--train", str(corpus), "--dev", str(corpus), "--out", out, *TINY]
+
+
+def test_out_folder_holding_the_training_file_is_refused_before_training(en_path: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    corpus = data / "train.bio"
+    corpus.write_bytes(en_path.read_bytes())
+    result = CliRunner().invoke(main, train_args(corpus, str(data)))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"nertag: error: {data}: holds files nertag did not write (train.bio); give an absent or empty folder, "
+        "or an earlier nertag model"
+    ]
+    assert corpus.read_bytes() == en_path.read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["data"]  # no checkpoint, no staging left behind
+    assert "epoch" not in result.stderr
+
+
+def test_out_dot_in_an_empty_working_folder(en_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(main, train_args(en_path, "."))
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(work)) == ["config.json", "vocab.json", "weights.safetensors"]
+    assert Path.cwd() == work and work.is_dir()
+    assert sorted(os.listdir(tmp_path)) == ["work"]  # the checkpoint beside it is gone again
+
+
+def test_an_earlier_model_is_replaced_whole_and_a_link_is_written_through(en_path: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    real.mkdir()
+    assert CliRunner().invoke(main, train_args(en_path, str(link))).exit_code == 0
+    assert link.is_symlink() and (real / "config.json").is_file()
+    first = json.loads((real / "config.json").read_text())["training"]["history"]
+    again = CliRunner().invoke(main, [*train_args(en_path, str(link)), "--epochs", "2"])
+    assert again.exit_code == 0, again.output
+    assert link.is_symlink()
+    assert len(json.loads((real / "config.json").read_text())["training"]["history"]) == 2 != len(first)
+
+    (real / "notes.txt").write_text("mine")
+    refused = CliRunner().invoke(main, train_args(en_path, str(real)))
+    assert refused.exit_code == 1 and "notes.txt" in refused.stderr
+    assert (real / "notes.txt").read_text() == "mine"
+
+
+def test_out_naming_a_file_is_refused(en_path: Path, tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    target.write_text("keep me")
+    result = CliRunner().invoke(main, train_args(en_path, str(target)))
+    assert result.exit_code == 1 and "is a file, not a folder" in result.stderr
+    assert target.read_text() == "keep me"
+
+
+def test_a_checkpoint_path_holding_user_files_is_refused(en_path: Path, tmp_path: Path) -> None:
+    occupied = tmp_path / "m.checkpoint"
+    occupied.mkdir()
+    (occupied / "mine.txt").write_text("x")
+    result = CliRunner().invoke(main, train_args(en_path, str(tmp_path / "m")))
+    assert result.exit_code == 1 and "mine.txt" in result.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_folder_rules_directly(tmp_path: Path) -> None:
+    assert check_folder_target(tmp_path / "absent") == tmp_path / "absent"
+    (tmp_path / "empty").mkdir()
+    assert check_folder_target(tmp_path / "empty") == tmp_path / "empty"
+    with pytest.raises(OutputError, match="holds files nertag did not write"):
+        (tmp_path / "user").mkdir()
+        (tmp_path / "user" / "config.json").write_text("{}")  # not a nertag config
+        check_folder_target(tmp_path / "user")
+
+    def failing(staging: Path) -> None:
+        (staging / "config.json").write_text("{}")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_folder(tmp_path / "empty", failing)
+    assert os.listdir(tmp_path / "empty") == []  # staging removed, folder kept
+
+
+def tag_to(target: str, model: Path) -> object:
+    return CliRunner().invoke(main, ["tag", "--model", str(model), "-o", target], input="John Smith visited Paris .\n")
+
+
+def test_output_file_gets_the_umask_and_a_replaced_file_keeps_its_mode(en_model_dir: Path, tmp_path: Path) -> None:
+    previous = os.umask(0o027)
+    try:
+        target = tmp_path / "out.jsonl"
+        assert tag_to(str(target), en_model_dir).exit_code == 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+        target.chmod(0o604)
+        assert tag_to(str(target), en_model_dir).exit_code == 0
+        assert stat.S_IMODE(target.stat().st_mode) == 0o604
+    finally:
+        os.umask(previous)
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".")] == []
+
+
+def test_output_symlink_is_written_through(en_model_dir: Path, tmp_path: Path) -> None:
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    assert tag_to(str(link), en_model_dir).exit_code == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert json.loads(real.read_text())["text"] == "John Smith visited Paris ."
+
+
+def test_output_fifo_is_streamed_into_and_stays_a_fifo(en_model_dir: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = tag_to(str(fifo), en_model_dir)
+    reader.join(timeout=60)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(received[0])["text"] == "John Smith visited Paris ."
+
+
+def test_output_device_is_written_not_replaced(en_model_dir: Path) -> None:
+    before = os.stat(os.devnull)
+    assert tag_to(os.devnull, en_model_dir).exit_code == 0
+    after = os.stat(os.devnull)
+    assert stat.S_ISCHR(after.st_mode) and (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+
+def test_missing_output_folder_is_reported_before_the_model_is_loaded(tmp_path: Path) -> None:
+    given = "missing/x.jsonl"
+    result = CliRunner().invoke(main, ["tag", "--model", str(tmp_path / "no-model"), "-o", given], input="x\n")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"nertag: error: {given}: cannot write there: folder")
+    assert "no-model" not in result.stderr and ".nertag-tmp" not in result.stderr
+
+
+def test_plot_and_errors_paths_are_checked_first(en_path: Path, tmp_path: Path) -> None:
+    plot = CliRunner().invoke(main, [*train_args(en_path, str(tmp_path / "m")), "--plot", "nowhere/chart.svg"])
+    assert plot.exit_code == 1 and "nowhere/chart.svg: cannot write there" in plot.stderr
+    assert not (tmp_path / "m").exists()
+    errors = CliRunner().invoke(main, ["score", str(en_path), str(en_path), "--errors", "nowhere/e.txt"])
+    assert errors.exit_code == 1 and "nowhere/e.txt: cannot write there" in errors.stderr
+
+
+def test_a_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with open_output(str(target), None) as out:  # type: ignore[arg-type]
+            out.write("new")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"]
