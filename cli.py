@@ -159,7 +159,7 @@ def train_command(
 
     from nertag.safe_write import check_output_file
 
-    check_output_file(options["plot_path"])
+    check_output_file(options["plot_path"], [train_path, dev_path, *files_of(options)])
     files = {"words": options["embeddings"], "chars": options["char_embeddings"], "bigrams": options["bigram_embeddings"]}
     pretrained = {table: path for table, path in files.items() if path}
 
@@ -170,6 +170,11 @@ def train_command(
             weights_dtype=options["weights_dtype"], pretrained=pretrained, should_stop=stopping,
         )
     _finish_training(history, out_dir, options["plot_path"], train_path)
+
+
+def files_of(options: dict[str, Any]) -> list[str]:
+    """The vector files a training run reads."""
+    return [options[name] for name in ("embeddings", "char_embeddings", "bigram_embeddings") if options[name]]
 
 
 def _report_epoch(entry: Any) -> None:
@@ -288,7 +293,7 @@ def tag_command(
     if nbest and output_format != "jsonl":
         raise click.UsageError("--nbest writes jsonl; add --format jsonl")
     check_encoding(encoding)
-    check_output_file(output)
+    check_output_file(output, inputs)
     sources = _open_inputs(inputs)
     models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision=precision))
     models.load_named()
@@ -338,7 +343,7 @@ def score_command(
         raise click.UsageError("give either a PRED file or --model, not both or neither")
     from nertag.safe_write import check_output_file
 
-    check_output_file(errors_path)
+    check_output_file(errors_path, [gold, pred])
     tagger = _load_tagger(model, device or "cpu", precision=precision) if model else None
     progress = _progress_bar(" sentences") if tagger is not None else None
     try:
@@ -356,6 +361,7 @@ def score_command(
 
 
 @main.command("models")
+@friendly_errors
 def models_command() -> None:
     """List the built-in models with their labels, training corpus and test F1."""
     from nertag.builtin import DEFAULT_CHINESE, DEFAULT_OTHER, builtin_models

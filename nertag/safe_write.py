@@ -20,7 +20,7 @@ import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, TextIO
+from typing import Callable, Iterator, Sequence, TextIO
 
 MODEL_FILES = frozenset({"config.json", "vocab.json", "weights.safetensors"})
 CHECKPOINT_FILES = frozenset({"state.json", "tensors.safetensors"})
@@ -49,9 +49,11 @@ def _is_stream(path: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def check_output_file(path: str | None) -> None:
-    """Refuse, before any work is done, an output path that cannot be written: a folder, or one
-    whose folder does not exist. ``None`` and ``-`` mean standard output."""
+def check_output_file(path: str | None, inputs: Sequence[str | None] = ()) -> None:
+    """Refuse, before any work is done, an output path that cannot be written: a folder, one whose
+    folder does not exist, a read-only file, or one of the command's ``inputs`` (writing the tags
+    of a file over that file, or a chart over the training corpus, is a slip, never a wish).
+    ``None`` and ``-`` mean standard output."""
     if path is None or path == "-":
         return
     target = Path(path)
@@ -59,6 +61,11 @@ def check_output_file(path: str | None) -> None:
         raise OutputError(path, "is a folder, expected a file")
     if _is_stream(target):
         return
+    for source in inputs:
+        if source not in (None, "-") and _same_file(target, Path(source)):
+            raise OutputError(path, f"is also an input ({source}); nertag does not write over its input")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputError(path, "is read-only; nertag does not replace it")
     folder = Path(os.path.realpath(target)).parent
     if not folder.is_dir():
         raise OutputError(path, f"cannot write there: folder {folder} does not exist")
@@ -98,6 +105,13 @@ def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8") -> It
         with _ignoring_os_errors():
             os.unlink(handle.name)
         raise
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _mode_for(real: Path) -> int:

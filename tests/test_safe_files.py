@@ -175,3 +175,18 @@ def test_a_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
             out.write("new")
             raise RuntimeError("interrupted")
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_an_output_that_is_also_an_input_is_refused(en_model_dir: Path, en_path: Path, tmp_path: Path) -> None:
+    text = tmp_path / "in.txt"
+    text.write_text("John Smith\n")
+    link = tmp_path / "same.txt"
+    link.symlink_to(text)
+    tagged = CliRunner().invoke(main, ["tag", str(text), "--model", str(en_model_dir), "-o", str(link)])
+    assert tagged.exit_code == 1 and f"is also an input ({text})" in tagged.stderr
+    assert text.read_text() == "John Smith\n"
+    corpus = tmp_path / "train.bio"
+    corpus.write_bytes(en_path.read_bytes())
+    plotted = CliRunner().invoke(main, [*train_args(corpus, str(tmp_path / "m")), "--plot", str(corpus)])
+    assert plotted.exit_code == 1 and "is also an input" in plotted.stderr
+    assert corpus.read_bytes() == en_path.read_bytes()
