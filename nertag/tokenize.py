@@ -10,9 +10,40 @@ import re
 
 Offsets = list[tuple[int, int]]
 
-# Words with inner hyphens/apostrophes/periods ("U.S.", "O'Neil", "co-operate"), numbers with
-# separators, or any other single non-space character.
-_WORD = re.compile(r"(?:[^\W_]\.){2,}|\d+(?:[.,:/-]\d+)+|\w+(?:['’-]\w+)*|[^\w\s]|_", re.UNICODE)
+# English words are cut the way CoNLL-2003 (and the Penn Treebank before it) cut them, so that raw
+# text reaches an English model in the shape it was trained on: clitics are tokens of their own
+# ("Musk's" -> "Musk" "'s", "doesn't" -> "does" "n't", "can't" -> "ca" "n't") and abbreviations keep
+# their period ("U.S.", "Inc.", "J. Smith"), while a period after an ordinary word is a token.
+_APOSTROPHE = "['\u2019]"  # straight or curly
+_CLITIC = rf"(?i:{_APOSTROPHE}(?:s|re|ve|ll|d|m)|n{_APOSTROPHE}t)(?!\w)"
+_NOT = rf"(?i:n{_APOSTROPHE}t)(?!\w)"
+# Abbreviations that CoNLL-2003 writes with their period, and common ones of the same kind. Words
+# that are as often ordinary words at the end of a sentence ("May", "No", "Mass", "Wash") are left out.
+_ABBREVIATIONS = (
+    "Inc Corp Co Cos Ltd Bros Mr Mrs Ms Messrs Dr Prof Jr Sr St Mt Ft Ave Rev Gen Col Lt Capt Sgt Maj"
+    " Gov Sen Rep Dept Univ vs etc vol"
+    " Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"
+    " Ala Ariz Ark Calif Colo Conn Del Fla Ga Ill Ind Kan Ky La Md Mich Minn Mo Mont Neb Nev Okla Ore"
+    " Pa Penn Tenn Tex Va Vt Wis Wyo"
+).split()
+_KNOWN_ABBREVIATION = "|".join(sorted({w for a in _ABBREVIATIONS for w in (a, a.upper())}, key=len, reverse=True))
+_INITIAL = "[A-Z\u00c0-\u00d6\u00d8-\u00de]"  # one capital letter, ASCII or Latin-1: "J." of "J. Smith"
+# CoNLL-2003 never ends a sentence with an abbreviation's period: "... Apple Inc." is "Inc" ".", and
+# "... the U.S." is "U.S" ".". Only the end of the text marks a sentence end surely enough to do the same.
+_PERIOD_KEPT = r"\.(?!\w)(?!\s*\Z)"
+_DOTTED = r"(?:[^\W_]\.)+[^\W_](?:\.(?!\s*\Z)|(?=\.\s*\Z))"  # U.S.  a.m.  F.A.I.
+_STEM = rf"(?:\w+?(?={_NOT})|\w+)"  # "does" of "doesn't", "ca" of "can't", else the whole run
+_WORD = re.compile(
+    rf"""
+      {_DOTTED}
+    | (?<!\w)(?:{_KNOWN_ABBREVIATION}|{_INITIAL}){_PERIOD_KEPT}  # Inc.  Jan.  J.
+    | \d+(?:[.,:/-]\d+)+                                     # 1996-08-22  1,000.5  10:30
+    | {_CLITIC}                                               # 's  n't  're
+    | {_STEM}(?:-(?:{_DOTTED}|{_STEM})|(?!{_CLITIC}){_APOSTROPHE}{_STEM})*   # O'Neil  co-operate  then-U.S.
+    | [^\w\s]
+    """,
+    re.UNICODE | re.VERBOSE,
+)
 _CHAR = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]")  # \s is str.isspace; the ranges are category Cc
 _SENTENCE_END = frozenset("。！？；!?;…")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
@@ -39,7 +70,11 @@ def char_tokens(text: str) -> Offsets:
 
 
 def word_tokens(text: str) -> Offsets:
-    """Words and punctuation, CoNLL style."""
+    """Words, clitics, abbreviations and punctuation, cut as CoNLL-2003 cuts them.
+
+    English models were trained on CoNLL's tokens; text cut any other way reaches them as words they
+    never saw ("Musk's", "Inc" without its period) and loses entities.
+    """
     return [m.span() for m in _WORD.finditer(text)]
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ def test_word_tokens_keep_offsets_and_abbreviations() -> None:
     tokens = [text[s:e] for s, e in word_tokens(text)]
     assert tokens[:4] == ["U.S.", "troops", "met", "O'Neil"]
     assert "New-York" in tokens and "1996-08-22" in tokens and tokens[-1] == "?"
+    assert tokens[-4:-1] == ["did", "n't", "they"]
 
 
 def test_char_tokens_skip_spaces_only() -> None:
@@ -19,7 +21,64 @@ def test_char_tokens_skip_spaces_only() -> None:
     assert [text[s:e] for s, e in char_tokens(text)] == ["姚", "明", "（", "3", "0", "）", "年"]
 
 
-@given(st.text(max_size=200))
+def words(text: str) -> list[str]:
+    return [text[s:e] for s, e in word_tokens(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Musk's car", ["Musk", "'s", "car"]),
+        ("It doesn't work", ["It", "does", "n't", "work"]),
+        ("We can't, WON'T", ["We", "ca", "n't", ",", "WO", "N'T"]),
+        ("they're we've I'll he'd I'm", ["they", "'re", "we", "'ve", "I", "'ll", "he", "'d", "I", "'m"]),
+        ("Musk\u2019s THEY\u2019RE isn\u2019t", ["Musk", "\u2019s", "THEY", "\u2019RE", "is", "n\u2019t"]),
+        ("SATURDAY'S O'Neil's shouldn't've", ["SATURDAY", "'S", "O'Neil", "'s", "should", "n't", "'ve"]),
+        ("O'Neil D'Amato o'clock gov't d'Italia", ["O'Neil", "D'Amato", "o'clock", "gov't", "d'Italia"]),
+        ("the players' club", ["the", "players", "'", "club"]),
+    ],
+)
+def test_clitics_are_split_as_conll_does(text: str, expected: list[str]) -> None:
+    assert words(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("U.S. and U.N. troops", ["U.S.", "and", "U.N.", "troops"]),
+        ("Apple Inc. and Foo Corp. met Acme Co. Ltd. staff", ["Apple", "Inc.", "and", "Foo", "Corp.", "met", "Acme", "Co.", "Ltd.", "staff"]),
+        ("Mr. and Mrs. Smith, Dr. Who Jr. of St. Louis", ["Mr.", "and", "Mrs.", "Smith", ",", "Dr.", "Who", "Jr.", "of", "St.", "Louis"]),
+        ("on Jan. 5 and Oct. 12 at 9 a.m. in Calif. vs. ST. LOUIS", ["on", "Jan.", "5", "and", "Oct.", "12", "at", "9", "a.m.", "in", "Calif.", "vs.", "ST.", "LOUIS"]),
+        ("J. Smith and A. B. Jones", ["J.", "Smith", "and", "A.", "B.", "Jones"]),
+        ("then-U.S. envoy", ["then-U.S.", "envoy"]),
+    ],
+)
+def test_abbreviations_keep_their_period(text: str, expected: list[str]) -> None:
+    assert words(text) == expected
+
+
+def test_a_period_after_a_word_or_at_the_end_of_the_text_is_a_token() -> None:
+    assert words("He left. She stayed.") == ["He", "left", ".", "She", "stayed", "."]
+    assert words("He may. No.") == ["He", "may", ".", "No", "."]
+    # CoNLL-2003 ends a sentence with "Inc ." and "U.S .", never with the abbreviation's period.
+    assert words("He works at Apple Inc.") == ["He", "works", "at", "Apple", "Inc", "."]
+    assert words("back in the U.S. \n") == ["back", "in", "the", "U.S", "."]
+
+
+def test_numbers_and_hyphenated_words_stay_whole() -> None:
+    assert words("On 1996-08-22 co-operate for 1,000.5 at 10:30") == [
+        "On", "1996-08-22", "co-operate", "for", "1,000.5", "at", "10:30"
+    ]
+
+
+# Clitics, abbreviations and numbers are rare in arbitrary text; this alphabet makes them common.
+english_like = st.text(
+    alphabet=st.sampled_from(list("aAnNtTsSdmrevlIJUO.'\u2019-,:/0123456789 \t\n") + ["\u3000", "é", "姚", "_"]),
+    max_size=120,
+)
+
+
+@given(st.one_of(english_like, st.text(max_size=200)))
 def test_offsets_always_index_the_text(text: str) -> None:
     for tokenizer in (char_tokens, word_tokens):
         offsets = tokenizer(text)
@@ -28,6 +87,16 @@ def test_offsets_always_index_the_text(text: str) -> None:
         assert all(not text[s:e].isspace() for s, e in offsets)
         groups = sentences(text, offsets, 7, "char")
         assert [t for g in groups for t in g] == offsets and all(len(g) <= 7 for g in groups)
+
+
+@given(st.one_of(english_like, st.text(max_size=200)))
+def test_word_tokens_and_the_gaps_between_them_give_the_text_back(text: str) -> None:
+    """No character is lost: only whitespace falls outside the tokens."""
+    bounds = [0] + [i for span in word_tokens(text) for i in span] + [len(text)]
+    gaps = [text[start:end] for start, end in zip(bounds[::2], bounds[1::2])]
+    tokens = [text[start:end] for start, end in zip(bounds[1::2], bounds[2::2])]
+    assert all(gap == "" or gap.isspace() for gap in gaps)
+    assert "".join(gap + token for gap, token in zip(gaps, tokens + [""])) == text
 
 
 def test_sentences_end_at_punctuation() -> None:
