@@ -1,12 +1,15 @@
 """Read and write CoNLL column files as plain records; no torch here.
 
-Tokens are in the first column and tags in the last (or ``tag_column``); columns are separated by
-spaces or tabs; blank lines end sentences; ``-DOCSTART-`` lines are skipped.  Files may be UTF-8 with
-or without a BOM and have LF or CRLF endings.  Anything else is refused with the file and line.
+Tokens are in the first column and tags in the last (or ``tag_column``).  A line holding a tab has
+tab-separated columns, any other line columns separated by runs of spaces; only ASCII whitespace
+separates or pads columns, so a token may be a character such as U+3000 (ideographic space).  Lines
+of nothing but ASCII whitespace end sentences; ``-DOCSTART-`` lines are skipped.  Files may be UTF-8
+with or without a BOM and have LF or CRLF endings.  Anything else is refused with the file and line.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, TextIO
@@ -63,6 +66,25 @@ def read_text(path: str | Path) -> str:
     return decode_utf8(data, str(path))
 
 
+# Only ASCII whitespace separates, pads or blanks: Chinese corpora hold U+3000 and other Unicode
+# spaces as tokens, and str.split() would drop them and shift the tag into the token's place.
+_ASCII_BLANK = " \t\r\f\v"
+_ASCII_PADDING = " \r\f\v"
+_SPACE_RUN = re.compile(f"[{_ASCII_PADDING}]+")
+
+
+def split_columns(line: str) -> list[str]:
+    """The columns of a line that is not blank: on tabs if it holds one, else on runs of spaces.
+
+    Around tab-separated columns ASCII padding is dropped, but a column of nothing but whitespace is
+    kept whole: it is a whitespace token, not padding.  An empty column stays empty, for the caller
+    to refuse where a token belongs.
+    """
+    if "\t" in line:
+        return [column.strip(_ASCII_PADDING) or column for column in line.rstrip(_ASCII_BLANK).split("\t")]
+    return _SPACE_RUN.split(line.strip(_ASCII_PADDING))
+
+
 def parse_conll(
     text: str, source: str = "<input>", tag_column: int = -1, require_tags: bool = True
 ) -> list[Sentence]:
@@ -84,15 +106,16 @@ def parse_conll(
 
     # split("\n") rather than splitlines(): the latter also breaks on characters such as U+2028
     # that can be tokens, which would shift line numbers and split sentences.
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.rstrip("\r")
-        columns = line.split()
-        if not columns:
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip(_ASCII_BLANK):
             flush()
             continue
+        columns = split_columns(line)
         if columns[0] == "-DOCSTART-":
             flush()
             continue
+        if not columns[0]:
+            raise InputError(source, number, "no token: the line starts with a tab, so its first column is empty")
         if require_tags:
             if len(columns) < 2:
                 raise InputError(source, number, f"expected a token and a tag, got {len(columns)} column")
@@ -105,7 +128,8 @@ def parse_conll(
             try:
                 split_tag(tag)
             except TagError as error:
-                raise InputError(source, number, str(error)) from None
+                hint = " (this line holds a tab, so only tabs separate its columns)" if "\t" in line and " " in tag else ""
+                raise InputError(source, number, f"{error}{hint}") from None
             tags.append(tag)
         if not tokens:
             first_line = number

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 
-from nertag.conll import InputError, corpus_scheme, read_conll, to_dataset
+from nertag.conll import InputError, Sentence, corpus_scheme, parse_conll, read_conll, to_dataset, write_conll
 from nertag.schemes import Scheme
 
 
@@ -31,11 +32,71 @@ def test_reads_and_detects_every_scheme(tmp_path: Path, text: str, scheme: Schem
 
 
 def test_bom_crlf_tabs_docstart_and_columns(tmp_path: Path) -> None:
-    data = "\ufeff-DOCSTART- -X- O\r\n\r\nEU\tNNP B-ORG\r\nrejects VBZ O\r\n\r\n\r\nPeter NNP B-PER\r\n".encode("utf-8")
+    data = "\ufeff-DOCSTART- -X- O\r\n\r\nEU\tNNP\tB-ORG\r\nrejects VBZ O\r\n\r\n\r\nPeter NNP B-PER\r\n".encode("utf-8")
     sentences = read_conll(write(tmp_path, data))
     assert [s.tokens for s in sentences] == [("EU", "rejects"), ("Peter",)]
     assert [s.tags for s in sentences] == [("B-ORG", "O"), ("B-PER",)]
     assert [s.line for s in sentences] == [3, 7]
+
+
+# Whitespace that is not ASCII is text: ideographic space (common in Chinese corpora), no-break space,
+# em space, line separator, NEL, and the information separators that str.split() also breaks on.
+UNICODE_SPACES = ["\u3000", "\xa0", "\u2003", "\u2028", "\x85", "\x1f"]
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES)
+def test_tab_separated_lines_keep_whitespace_tokens(space: str) -> None:
+    text = f"\u5f20\tB-PER\n{space}\tO\n{space} \t O \r\n  \u4e09\tNR\tI-PER\t\r\n"
+    [sentence] = parse_conll(text)
+    assert sentence.tokens == ("\u5f20", space, space, "\u4e09")
+    assert sentence.tags == ("B-PER", "O", "O", "I-PER")
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES)
+def test_space_separated_lines_keep_whitespace_tokens(space: str) -> None:
+    text = f"\u5f20 B-PER\n{space} O\n  {space}{space}   O\r\n\u4e09 NR I-PER\n"
+    [sentence] = parse_conll(text)
+    assert sentence.tokens == ("\u5f20", space, space + space, "\u4e09")
+    assert sentence.tags == ("B-PER", "O", "O", "I-PER")
+
+
+def test_a_tab_column_of_only_ascii_spaces_is_a_token_not_padding() -> None:
+    [sentence] = parse_conll("a\tO\n \tO\nb\tO\n")
+    assert sentence.tokens == ("a", " ", "b")
+
+
+def test_only_ascii_whitespace_makes_a_blank_line() -> None:
+    text = "a O\n \t\r\f\v\nb O\n\r\nc O\n\t\nd O\n"
+    assert [s.tokens for s in parse_conll(text)] == [("a",), ("b",), ("c",), ("d",)]
+    untagged = parse_conll("a\n\u3000\nb\n\xa0\u2028\nc\n", require_tags=False)
+    assert [s.tokens for s in untagged] == [("a", "\u3000", "b", "\xa0\u2028", "c")]
+
+
+def test_whitespace_tokens_survive_writing_and_reading_back() -> None:
+    sentences = [Sentence(("\u5f20", "\u3000", "\xa0", "\u4e09"), ("B-PER", "O", "O", "S-LOC"), 1)]
+    out = io.StringIO()
+    write_conll(sentences, out)
+    assert parse_conll(out.getvalue()) == sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a\tO\n\tB-ORG\n", r"corpus.tsv:2: no token: the line starts with a tab"),
+        ("a\tO\n\t\u3000\tO\n", r"corpus.tsv:2: no token"),
+        ("a O\n B-ORG\n", r"corpus.tsv:2: expected a token and a tag, got 1 column"),
+        ("a O\n\u3000\nb O\n", r"corpus.tsv:2: expected a token and a tag, got 1 column"),
+        ("a O\nEU\tNNP B-ORG\n", r"corpus.tsv:2: unknown tag 'NNP B-ORG'.*only tabs separate its columns"),
+    ],
+)
+def test_lines_without_a_token_are_refused_not_dropped(text: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        parse_conll(text, "corpus.tsv")
+
+
+def test_an_untagged_line_starting_with_a_tab_is_refused() -> None:
+    with pytest.raises(InputError, match=r"<input>:1: no token"):
+        parse_conll("\tx\n", require_tags=False)
 
 
 def test_tag_column_option(tmp_path: Path) -> None:
