@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -20,7 +20,14 @@ from .conll import InputError
 from .safe_write import write_folder
 from .train_state import EpochLog, TrainingProgress
 
+if TYPE_CHECKING:
+    from .train import WeightAverage
+
 STATE, TENSORS = "state.json", "tensors.safetensors"
+
+# Checkpoints written before the weight average warmed up carry no update count; so large a count
+# turns the warm-up off, continuing them as the run that wrote them would have gone on.
+_NO_WARM_UP = 2**62
 
 
 def checkpoint_path(out_dir: str | Path) -> Path:
@@ -37,7 +44,7 @@ def save_checkpoint(
     path: Path,
     net: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
-    shadow: dict[str, torch.Tensor],
+    average: WeightAverage,
     generator: torch.Generator,
     best_state: dict[str, torch.Tensor] | None,
     progress: TrainingProgress,
@@ -45,7 +52,7 @@ def save_checkpoint(
 ) -> None:
     """Write the run's state after a finished epoch, replacing the previous checkpoint atomically."""
     tensors: dict[str, torch.Tensor] = {f"net/{k}": v for k, v in net.state_dict().items()}
-    tensors.update({f"ema/{k}": v for k, v in shadow.items()})
+    tensors.update({f"ema/{k}": v for k, v in average.shadow.items()})
     tensors.update({f"best/{k}": v for k, v in (best_state or {}).items()})
     optimizer_state = optimizer.state_dict()
     for index, values in optimizer_state["state"].items():
@@ -61,6 +68,7 @@ def save_checkpoint(
             "history": [asdict(e) for e in progress.history],
         },
         "param_groups": optimizer_state["param_groups"],
+        "ema_steps": average.steps,
         **meta,
     }
 
@@ -88,17 +96,22 @@ def restore(
     tensors: dict[str, torch.Tensor],
     net: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
-    shadow: dict[str, torch.Tensor],
+    average: WeightAverage,
     generator: torch.Generator,
 ) -> tuple[dict[str, torch.Tensor] | None, TrainingProgress]:
-    """Load a checkpoint's state into freshly built objects; returns the best weights and progress."""
+    """Load a checkpoint's state into freshly built objects (the weight average with its update
+    count, so its warm-up goes on where it stopped); returns the best weights and progress."""
 
     def part(prefix: str) -> dict[str, torch.Tensor]:
         return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
     net.load_state_dict(part("net/"))
     for name, value in part("ema/").items():
-        shadow[name].copy_(value)
+        average.shadow[name].copy_(value)
+    steps = state.get("ema_steps", _NO_WARM_UP)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise InputError("checkpoint", None, f"ema_steps: expected a count >= 0, got {steps!r}")
+    average.steps = steps
     optimizer_state: dict[str, Any] = {"state": {}, "param_groups": state["param_groups"]}
     for key, value in part("optim/").items():
         index, name = key.split("/", 1)

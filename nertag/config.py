@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,3 +76,43 @@ class TrainConfig:
     clip: float = 5.0
     device: str = "cpu"
     threads: int | None = None  # torch intra-op threads on CPU; None leaves torch's choice
+
+    def __post_init__(self) -> None:
+        # Checked here, before anything is written: a bad value used to surface only mid-run (an
+        # empty history, a torch traceback) after an OUT.checkpoint folder had been made.
+        # Values are stored as plain int and float (numpy scalars included) so asdict() is JSON-ready.
+        checked: dict[str, object] = {
+            "epochs": _int("epochs", self.epochs, "an int >= 1", lambda v: v >= 1),
+            "batch_size": _int("batch_size", self.batch_size, "an int >= 1", lambda v: v >= 1),
+            "patience": _int("patience", self.patience, "an int >= 1", lambda v: v >= 1),
+            "lr": _number("lr", self.lr, "a finite number > 0", lambda v: 0 < v < math.inf),
+            "lr_decay": _number("lr_decay", self.lr_decay, "a finite number >= 0", lambda v: 0 <= v < math.inf),
+            "ema_decay": _number("ema_decay", self.ema_decay, "a number in [0, 1)", lambda v: 0 <= v < 1),
+            # inf is allowed: clip_grad_norm_ then never scales, which turns clipping off.
+            "clip": _number("clip", self.clip, "a number > 0", lambda v: v > 0),
+            # The range torch.manual_seed accepts.
+            "seed": _int("seed", self.seed, "an int from -2**63 to 2**64 - 1", lambda v: -(2**63) <= v < 2**64),
+        }
+        if self.threads is not None:
+            checked["threads"] = _int("threads", self.threads, "None or an int >= 1", lambda v: v >= 1)
+        if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
+            raise ValueError(f"device: expected 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
+
+_DEVICE = re.compile(r"cpu|cuda(:[0-9]+)?")
+
+
+def _int(name: str, value: object, expected: str, ok: Callable[[int], bool]) -> int:
+    # bool is an Integral too, but epochs=True is a mistake, not one epoch.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not ok(int(value)):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return int(value)
+
+
+def _number(name: str, value: object, expected: str, ok: Callable[[float], bool]) -> float:
+    # NaN fails every comparison in ``ok``, so it is refused with the out-of-range values.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
+    return float(value)

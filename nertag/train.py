@@ -64,24 +64,37 @@ def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Gene
     return [batches[i] for i in shuffled]
 
 
+def warmed_up_decay(decay: float, step: int) -> float:
+    """The decay the average uses at update ``step`` (from 0): ``min(decay, (1 + step) / (10 + step))``.
+
+    Early on the average forgets fast, so it follows the trained weights out of their random start
+    instead of staying near it for ~1 / (1 - decay) steps.  Without this, 3 epochs on 300 Resume
+    sentences saved a model with dev F1 23.1 (72.3 unaveraged); with it, 65.6.
+    """
+    return min(decay, (1 + step) / (10 + step))
+
+
 class WeightAverage:
     """An exponential moving average of the weights, used for evaluation and saving.
 
     Dev F1 of the raw weights jumps from batch to batch; the average is smoother, so early
-    stopping picks a better epoch and the saved model generalises better.
+    stopping picks a better epoch and the saved model generalises better.  ``steps`` counts the
+    updates so far; it sets the warm-up (:func:`warmed_up_decay`) and is kept in checkpoints.
     """
 
     def __init__(self, net: torch.nn.Module, decay: float) -> None:
-        self.net, self.decay = net, decay
+        self.net, self.decay, self.steps = net, decay, 0
         self.shadow = {k: v.detach().clone() for k, v in net.state_dict().items() if v.is_floating_point()}
 
     @torch.no_grad()
     def update(self) -> None:
         if self.decay <= 0:
             return
+        weight = 1.0 - warmed_up_decay(self.decay, self.steps)
         state = self.net.state_dict()
         for name, value in self.shadow.items():
-            value.lerp_(state[name], 1.0 - self.decay)
+            value.lerp_(state[name], weight)
+        self.steps += 1
 
     @contextmanager
     def swapped_in(self) -> Iterator[None]:
@@ -124,8 +137,12 @@ def train(
     When ``should_stop()`` turns true, training stops between batches and raises
     :class:`TrainingInterrupted`; the unfinished epoch is dropped.
     """
+    if not isinstance(settings, TrainConfig):
+        raise TypeError(f"settings: expected a TrainConfig, got {type(settings).__name__}")
     if not train_sentences:
         raise ValueError("no training sentences")
+    if not dev_sentences:
+        raise ValueError("no dev sentences: expected at least one, to pick the best epoch by")
     checked_device(settings.device)
     if settings.threads:
         torch.set_num_threads(settings.threads)
@@ -162,9 +179,9 @@ def train(
         saved, tensors = read_checkpoint(checkpoint)
         if saved.get("vocab_sha256") != meta["vocab_sha256"] or saved.get("model") != meta["model"]:
             raise ValueError(f"{checkpoint}: checkpoint was made with other training data or model settings")
-        best_state, progress_state = restore(saved, tensors, net, optimizer, average.shadow, generator)
+        best_state, progress_state = restore(saved, tensors, net, optimizer, average, generator)
     elif checkpoint is not None:
-        save_checkpoint(checkpoint, net, optimizer, average.shadow, generator, None, progress_state, meta)
+        save_checkpoint(checkpoint, net, optimizer, average, generator, None, progress_state, meta)
     history = progress_state.history
     for epoch in range(progress_state.epoch + 1, settings.epochs + 1):
         if progress_state.stale >= settings.patience:
@@ -190,11 +207,14 @@ def train(
         history.append(entry)
         progress_state.epoch = epoch
         if checkpoint is not None:
-            save_checkpoint(checkpoint, net, optimizer, average.shadow, generator, best_state, progress_state, meta)
+            save_checkpoint(checkpoint, net, optimizer, average, generator, best_state, progress_state, meta)
         if on_epoch:
             on_epoch(entry)
         if progress_state.stale >= settings.patience:
             log.info("no dev F1 gain in %d epochs; stopping", settings.patience)
+    # TrainConfig holds epochs and patience >= 1, so a fresh run trains at least one epoch and a
+    # resumed one brings the epochs it had.
+    assert history, "training ran no epoch"
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()

@@ -10,9 +10,11 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from cli import main
-from nertag.checkpoint import checkpoint_path
+from nertag.checkpoint import checkpoint_path, read_checkpoint, restore, save_checkpoint
 from nertag.config import TrainConfig
-from nertag.train_state import TrainingInterrupted
+from nertag.conll import InputError, read_conll
+from nertag.train import WeightAverage, train, warmed_up_decay
+from nertag.train_state import TrainingInterrupted, TrainingProgress
 from nertag.workflows import train_from_files
 
 from .conftest import tiny_config
@@ -52,6 +54,45 @@ def test_resume_reproduces_the_uninterrupted_model(en_path: Path, tmp_path: Path
     assert not checkpoint_path(split).exists()
 
 
+@pytest.mark.parametrize("batches_before_stop", [4, 7])
+def test_resume_restores_the_whole_state_the_weight_average_included(en_path: Path, tmp_path: Path, batches_before_stop: int) -> None:
+    """The checkpoint after the last epoch, every tensor and the average's update count, is the same
+    whether or not the run was stopped: the saved model alone can miss a wrong average, when the
+    best epoch came before the stop."""
+    sentences = read_conll(en_path)
+    config = tiny_config(sentences)
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    train(sentences, sentences, config, SETTINGS, checkpoint=whole)
+    with pytest.raises(TrainingInterrupted):
+        train(sentences, sentences, config, SETTINGS, checkpoint=split, should_stop=stop_after(batches_before_stop))
+    stopped_state, _ = read_checkpoint(split)
+    assert stopped_state["ema_steps"] == 3 * (batches_before_stop // 3)
+    train(sentences, sentences, config, SETTINGS, checkpoint=split, resume=True)
+
+    (expected_state, expected), (resumed_state, resumed) = read_checkpoint(whole), read_checkpoint(split)
+    assert expected_state["ema_steps"] == resumed_state["ema_steps"] == 4 * 3
+    assert expected.keys() == resumed.keys() and any(k.startswith("ema/") for k in expected)
+    assert [k for k in expected if not torch.equal(expected[k], resumed[k])] == []
+
+
+def test_a_checkpoint_without_an_update_count_resumes_without_warm_up(tmp_path: Path) -> None:
+    """Checkpoints from before the warm-up: their run averaged with the full decay from the start."""
+    net = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(net.parameters())
+    average = WeightAverage(net, 0.9)
+    average.steps = 5
+    save_checkpoint(tmp_path / "cp", net, optimizer, average, torch.Generator(), None, TrainingProgress(), {})
+    state, tensors = read_checkpoint(tmp_path / "cp")
+    fresh = WeightAverage(net, 0.9)
+    restore(state, tensors, net, optimizer, fresh, torch.Generator())
+    assert fresh.steps == 5
+    del state["ema_steps"]
+    restore(state, tensors, net, optimizer, fresh, torch.Generator())
+    assert warmed_up_decay(0.9, fresh.steps) == 0.9
+    with pytest.raises(InputError, match="ema_steps: expected a count >= 0, got -1"):
+        restore({**state, "ema_steps": -1}, tensors, net, optimizer, fresh, torch.Generator())
+
+
 def test_resume_of_something_else_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["train", "--resume", str(tmp_path)])
     assert result.exit_code == 1 and "not a nertag training checkpoint" in result.stderr
@@ -88,7 +129,6 @@ def test_killing_at_random_moments_never_leaves_a_broken_model(en_path: Path, tm
     import time
 
     from nertag import load
-    from nertag.checkpoint import read_checkpoint
 
     out = tmp_path / "model"
     root = Path(__file__).resolve().parents[1]
