@@ -7,7 +7,7 @@ Masks must be left-aligned (every sentence starts at position 0) and every sente
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -64,17 +64,23 @@ class CRF(nn.Module):
     """CRF over ``num_tags`` tags with optional transition constraints.
 
     ``allowed`` is ``(pairs, starts, ends)`` as given by :func:`nertag.schemes.allowed_transitions`:
-    legal ``(from, to)`` pairs and the tags that may open and close a sentence.
+    legal ``(from, to)`` pairs and the tags that may open and close a sentence.  ``continuations``
+    gives, per tag, the tags that would lengthen an entity ending on it, as given by
+    :func:`nertag.schemes.continuation_tags`; :meth:`segment_log_probs` needs them to fix an entity's
+    right edge.
     """
 
     def __init__(
         self,
         num_tags: int,
         allowed: tuple[Iterable[tuple[int, int]], Iterable[int], Iterable[int]] | None = None,
+        continuations: Sequence[Iterable[int]] | None = None,
     ) -> None:
         super().__init__()
         if num_tags < 1:
             raise ValueError(f"num_tags must be positive, got {num_tags}")
+        if continuations is not None and len(continuations) != num_tags:
+            raise ValueError(f"continuations must give one set per tag, {num_tags}, got {len(continuations)}")
         self.num_tags = num_tags
         self.transitions = nn.Parameter(torch.empty(num_tags, num_tags).uniform_(-0.1, 0.1))
         self.start_transitions = nn.Parameter(torch.empty(num_tags).uniform_(-0.1, 0.1))
@@ -95,6 +101,11 @@ class CRF(nn.Module):
         self.register_buffer("transition_penalty", transition_penalty, persistent=False)
         self.register_buffer("start_penalty", start_penalty, persistent=False)
         self.register_buffer("end_penalty", end_penalty, persistent=False)
+        # continues[i, j]: tag j right after tag i lengthens the entity ending on i.
+        continues = torch.zeros(num_tags, num_tags, dtype=torch.bool)
+        for i, following in enumerate(continuations or ()):
+            continues[i, list(following)] = True
+        self.register_buffer("continues", continues, persistent=False)
 
     def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return (
@@ -157,25 +168,41 @@ class CRF(nn.Module):
     def segment_log_probs(
         self, emissions: torch.Tensor, mask: torch.Tensor, tags: torch.Tensor, segments: torch.Tensor
     ) -> torch.Tensor:
-        """Log-probability that each segment of ``tags`` is tagged exactly as given.
+        """Log-probability that each segment of ``tags`` is labelled as given and ends where it ends.
 
-        tags: (batch, time) a path per sentence (usually the Viterbi path); segments: (n, 3) rows of
-        (sentence, start, end), half-open.  Returns (n,).  In BIOES a segment B..E or S pins down an
-        entity, so this is the probability of that entity.
+        emissions: (batch, time, tags); mask: (batch, time) bool; tags: (batch, time) long, a path per
+        sentence (usually the Viterbi path); segments: (n, 3) long rows of (sentence, start, end),
+        half-open.  Returns (n,), each at most 0.
+
+        Steps start..end-1 must carry the path's tags and the step after (if any) none of the
+        continuation tags of the segment's last tag: in BIO, ``B-PER I-PER`` is the entity PER only
+        if no ``I-PER`` follows.  For a segment that opens with a tag opening an entity whatever
+        precedes it (B or S: every entity of a path decoded under BIO or BIOES constraints) this is
+        the probability that the labelling holds exactly that entity.  Without continuation tags
+        it is the probability of the segment's tags alone.
         """
-        transitions, _, _ = self._scores()
+        self._check(emissions, mask, tags)
+        if segments.dim() != 2 or segments.size(1) != 3:
+            raise ValueError(f"segments must be (n, 3) rows of (sentence, start, end), got {tuple(segments.shape)}")
+        transitions, _, end = self._scores()
         alpha, beta, log_z = self.forward_backward(emissions, mask)
         emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (batch, time)
         moves = torch.zeros_like(emitted)
         moves[:, 1:] = transitions[tags[:, :-1], tags[:, 1:]]
         inside = torch.cumsum(emitted + moves, dim=1)  # (batch, time) path score up to each step
         b, first, last = segments[:, 0], segments[:, 1], segments[:, 2] - 1
-        return (
-            alpha[b, first, tags[b, first]]
-            + inside[b, last] - inside[b, first]
-            + beta[b, last, tags[b, last]]
-            - log_z[b]
-        )
+        closing = tags[b, last]  # (n,)
+        # Right edge: log-sum over the tags that may follow without continuing the segment, each
+        # with everything after it; a logsumexp over the survivors, not a subtraction of the
+        # continuing paths' mass, which would cancel catastrophically for confident entities.
+        after = (last + 1).clamp_max(emissions.size(1) - 1)  # read only where the sentence goes on
+        onward = transitions[closing] + emissions[b, after] + beta[b, after]  # (n, tags)
+        onward = onward.masked_fill(self.continues[closing], float("-inf")).logsumexp(dim=1)
+        at_end = last + 1 >= mask.sum(1)[b]
+        right = torch.where(at_end, end[closing], onward)
+        log_p = alpha[b, first, tags[b, first]] + inside[b, last] - inside[b, first] + right - log_z[b]
+        # A probability cannot exceed 1; float32 rounding in the sums above can push it past.
+        return log_p.clamp_max(0.0)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Best path of each sentence by Viterbi, backtrace included, without leaving the device.

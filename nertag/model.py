@@ -15,7 +15,7 @@ from .config import ModelConfig
 from .crf import CRF
 from .features import Batch
 from .lexicon import WIDTH as LEXICON_WIDTH
-from .schemes import Scheme, allowed_transitions
+from .schemes import Scheme, allowed_transitions, continuation_tags
 
 UNK_ID = 1
 
@@ -96,7 +96,8 @@ class BiLstmCrf(nn.Module):
         self.dropout = Dropout(config.dropout)
         self.encoder = _rnn(config.cell, size, config.hidden_size, config.layers, config.dropout)
         self.emission = nn.Linear(2 * config.hidden_size, self.num_tags)
-        self.crf = CRF(self.num_tags, allowed_transitions(tags, Scheme(config.scheme)))
+        scheme = Scheme(config.scheme)
+        self.crf = CRF(self.num_tags, allowed_transitions(tags, scheme), continuation_tags(tags, scheme))
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Emission scores (batch, time, tags) for a batch already on this model's device."""

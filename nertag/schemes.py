@@ -41,6 +41,20 @@ _WRITE_PREFIXES: dict[Scheme, tuple[str, str, str, str]] = {
 _ROLE = {"B": "B", "I": "I", "M": "I", "E": "E", "L": "E", "S": "S", "U": "S"}
 KNOWN_PREFIXES = frozenset(_ROLE)
 
+# The prefix letters each scheme writes, O aside (IOB1 writes B- where same-type entities touch).
+_LETTERS: dict[Scheme, frozenset[str]] = {
+    Scheme.BIO: frozenset("BI"),
+    Scheme.IOB1: frozenset("BI"),
+    Scheme.BIOES: frozenset("BIES"),
+    Scheme.BMES: frozenset("BMES"),
+    Scheme.BILOU: frozenset("BILU"),
+}
+
+
+def prefixes(scheme: Scheme) -> frozenset[str]:
+    """The prefix letters ``scheme`` writes (``O`` aside): a tag with any other letter is not one of its tags."""
+    return _LETTERS[scheme]
+
 
 @dataclass(frozen=True, order=True)
 class Span:
@@ -194,3 +208,30 @@ def allowed_transitions(tags: Sequence[str], scheme: Scheme) -> tuple[set[tuple[
     else:
         raise ValueError(f"no transition rules for {scheme.value}; decode in BIO or BIOES")
     return pairs, starts, ends
+
+
+def continuation_tags(tags: Sequence[str], scheme: Scheme) -> list[frozenset[int]]:
+    """For each tag, the indices of the tags that, written right after it, would lengthen an entity
+    ending on it.
+
+    An entity's probability depends on its right edge: in BIO, ``B-PER I-PER`` is the entity PER only
+    if no ``I-PER`` follows.  The rule is the one :func:`spans` reads by: after B or I (M) the entity
+    is still open, and an inside or closing tag of its label continues it; after E, S (L, U) or O
+    nothing does.  So in BIOES, where entities end on E or S, no tag continues one.
+    """
+    letters = prefixes(scheme)
+    parsed = [split_tag(t) for t in tags]
+    for tag, (prefix, _) in zip(tags, parsed):
+        if prefix != "O" and prefix not in letters:
+            raise ValueError(
+                f"tag {tag!r} is not a {scheme.value} tag: expected O or prefixes {', '.join(sorted(letters))}"
+            )
+    continuing = {
+        label: frozenset(j for j, (p, lab) in enumerate(parsed) if lab == label and _ROLE.get(p) in ("I", "E"))
+        for prefix, label in parsed
+        if prefix != "O"
+    }
+    return [
+        continuing[label] if _ROLE.get(prefix) in ("B", "I") else frozenset()
+        for prefix, label in parsed
+    ]

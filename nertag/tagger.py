@@ -141,7 +141,7 @@ class Tagger:
             return [[(span, None) for span in row] for row in found]
         segments = torch.tensor([(b, span.start, span.end) for b, row in enumerate(found) for span in row])
         probabilities = self.net.crf.segment_log_probs(emissions, batch.mask, paths, segments.to(self.device))
-        values = iter(probabilities.exp().cpu().tolist())
+        values = iter(probabilities.exp().clamp_(0.0, 1.0).cpu().tolist())
         return [[(span, next(values)) for span in row] for row in found]
 
     def _path_spans(self, paths: torch.Tensor) -> list[list[Span]]:

@@ -8,8 +8,10 @@ import pytest
 import torch
 from torchcrf import CRF as ReferenceCRF
 
+from nertag.config import ModelConfig
 from nertag.crf import CRF
-from nertag.schemes import Scheme, allowed_transitions, tag_set
+from nertag.model import BiLstmCrf
+from nertag.schemes import Scheme, allowed_transitions, continuation_tags, spans, tag_set
 
 
 def path_score(crf: CRF, emissions: torch.Tensor, path: tuple[int, ...]) -> torch.Tensor:
@@ -119,6 +121,123 @@ def test_segment_probabilities_against_brute_force(seed: int) -> None:
         wanted = tuple(best[b, s:e].tolist())
         expected = sum(float(w) for w, p in zip(weights, paths) if p[s:e] == wanted)
         assert abs(probability - expected) < 1e-9
+
+
+def scheme_crf(scheme: Scheme, labels: list[str], seed: int) -> tuple[CRF, list[str]]:
+    """A float64 CRF under ``scheme``'s constraints with transitions strong enough to matter."""
+    vocabulary = tag_set(labels, scheme)
+    crf = CRF(len(vocabulary), allowed_transitions(vocabulary, scheme), continuation_tags(vocabulary, scheme)).double()
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for weights in (crf.transitions, crf.start_transitions, crf.end_transitions):
+            weights.copy_(torch.randn(weights.shape, generator=generator, dtype=torch.float64))
+    return crf, vocabulary
+
+
+def all_path_log_probs(crf: CRF, emissions: torch.Tensor) -> tuple[list[tuple[int, ...]], torch.Tensor]:
+    """Every tag path over emissions (time, tags) with its log-probability, by enumeration."""
+    steps, num_tags = emissions.shape
+    paths = list(itertools.product(range(num_tags), repeat=steps))
+    ids = torch.tensor(paths)  # (paths, time)
+    transitions, start, end = crf._scores()
+    scores = start[ids[:, 0]] + end[ids[:, -1]] + emissions[torch.arange(steps), ids].sum(1)
+    scores = scores + transitions[ids[:, :-1], ids[:, 1:]].sum(1)
+    return paths, scores - torch.logsumexp(scores, 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("scheme", [Scheme.BIO, Scheme.BIOES])
+@torch.no_grad()
+def test_entity_probabilities_against_brute_force(scheme: Scheme, seed: int) -> None:
+    crf, vocabulary = scheme_crf(scheme, ["X", "Y"], seed)
+    generator = torch.Generator().manual_seed(100 + seed)
+    lengths = [5, 3, 4, 1] if scheme is Scheme.BIO else [4, 3, 2, 1]  # BIOES has 9 tags: keep 9**4 paths
+    steps = max(lengths)
+    mask = torch.arange(steps)[None, :] < torch.tensor(lengths)[:, None]
+    emissions = torch.randn(len(lengths), steps, len(vocabulary), generator=generator, dtype=torch.float64) * 2
+    # Pull the first sentence towards an X entity over its last two tokens, so one touches the end,
+    # and fill the padding with large scores that must not leak into any sentence.
+    closing = "I-X" if scheme is Scheme.BIO else "E-X"
+    emissions[0, steps - 2, vocabulary.index("B-X")] += 6
+    emissions[0, steps - 1, vocabulary.index(closing)] += 6
+    emissions = torch.where(mask[:, :, None], emissions, torch.full_like(emissions, 50.0))
+    best, _ = crf.decode(emissions, mask)
+    found = [
+        (b, span)
+        for b, length in enumerate(lengths)
+        for span in spans([vocabulary[t] for t in best[b, :length].tolist()])
+    ]
+    assert any(span.end == lengths[b] for b, span in found)  # entities at the sentence end are tested
+    segments = torch.tensor([(b, span.start, span.end) for b, span in found])
+    got = crf.segment_log_probs(emissions, mask, best, segments).exp().tolist()
+    for (b, span), probability in zip(found, got):
+        paths, log_probs = all_path_log_probs(crf, emissions[b, : lengths[b]])
+        expected = sum(
+            float(p.exp())
+            for path, p in zip(paths, log_probs)
+            if p > -1000 and span in spans([vocabulary[t] for t in path])
+        )
+        assert abs(probability - expected) < 1e-9, (scheme, b, span)
+
+
+@torch.no_grad()
+def test_bio_entity_probability_excludes_a_longer_entity() -> None:
+    # B-X I-X then a likely I-X: the tags B-X I-X over the first two tokens are near certain, the
+    # entity X over exactly those two tokens is not.
+    crf, vocabulary = scheme_crf(Scheme.BIO, ["X"], 0)
+    with torch.no_grad():
+        crf.transitions.zero_()
+        crf.start_transitions.zero_()
+        crf.end_transitions.zero_()
+    emissions = torch.zeros(1, 3, 3, dtype=torch.float64)
+    emissions[0, 0, vocabulary.index("B-X")] = 30
+    emissions[0, 1, vocabulary.index("I-X")] = 30
+    emissions[0, 2, vocabulary.index("I-X")] = 0.5  # a shade likelier than O or B-X
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    path = torch.tensor([[vocabulary.index("B-X"), vocabulary.index("I-X"), vocabulary.index("O")]])
+    probability = float(crf.segment_log_probs(emissions, mask, path, torch.tensor([[0, 0, 2]])).exp())
+    odds = torch.tensor([0.0, 0.0, 0.5], dtype=torch.float64).exp()  # O, B-X, I-X at the last token
+    assert probability == pytest.approx(float((odds[0] + odds[1]) / odds.sum()), abs=1e-9)
+
+
+@pytest.mark.parametrize("scheme", [Scheme.BIO, Scheme.BIOES])
+@torch.no_grad()
+def test_entity_probabilities_never_exceed_one(scheme: Scheme) -> None:
+    # Float32, long sentences and confident emissions: the sums that make up a near-certain entity's
+    # log-probability round to a little above 0 unless clamped.
+    vocabulary = tag_set(["PER", "LOC", "ORG"], scheme)
+    torch.manual_seed(0)
+    crf = CRF(len(vocabulary), allowed_transitions(vocabulary, scheme), continuation_tags(vocabulary, scheme))
+    emissions = torch.randn(16, 200, len(vocabulary)) * 25
+    mask = torch.arange(200)[None, :] < torch.randint(1, 201, (16,))[:, None]
+    best, _ = crf.decode(emissions, mask)
+    segments = [
+        (b, span.start, span.end)
+        for b, length in enumerate(mask.sum(1).tolist())
+        for span in spans([vocabulary[t] for t in best[b, :length].tolist()])
+    ]
+    probabilities = crf.segment_log_probs(emissions, mask, best, torch.tensor(segments)).exp()
+    assert len(segments) > 100
+    assert float(probabilities.max()) <= 1.0 and float(probabilities.min()) >= 0.0
+
+
+def test_continuation_facts_are_not_saved() -> None:
+    vocabulary = tag_set(["X"], Scheme.BIO)
+    crf = CRF(len(vocabulary), allowed_transitions(vocabulary, Scheme.BIO), continuation_tags(vocabulary, Scheme.BIO))
+    assert "continues" not in crf.state_dict()
+    assert crf.continues.tolist() == [[False, False, False], [False, False, True], [False, False, True]]
+    CRF(len(vocabulary)).load_state_dict(crf.state_dict())  # models saved before still load
+    with pytest.raises(ValueError, match="one set per tag, 3, got 2"):
+        CRF(3, continuations=[[], []])
+
+
+@pytest.mark.parametrize("scheme", [Scheme.BIO, Scheme.BIOES])
+def test_model_hands_its_scheme_continuations_to_the_crf(scheme: Scheme) -> None:
+    vocabulary = tag_set(["PER", "LOC"], scheme)
+    net = BiLstmCrf(ModelConfig(scheme=scheme.value, word_dim=4, char_dim=0, hidden_size=4), vocabulary, num_words=5)
+    expected = [sorted(following) for following in continuation_tags(vocabulary, scheme)]
+    assert [row.nonzero().flatten().tolist() for row in net.crf.continues] == expected
+    assert not any(name.endswith("continues") for name in net.state_dict())
 
 
 @pytest.mark.parametrize("seed", range(4))

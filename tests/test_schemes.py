@@ -9,8 +9,10 @@ from nertag.schemes import (
     Span,
     TagError,
     allowed_transitions,
+    continuation_tags,
     convert,
     detect_scheme,
+    prefixes,
     spans,
     tag_set,
     to_tags,
@@ -86,3 +88,30 @@ def test_bioes_rules_forbid_unclosed_entities() -> None:
     assert (index("B-PER"), index("E-LOC")) not in pairs
     assert (index("B-PER"), index("E-PER")) in pairs
     assert index("I-PER") not in starts and index("B-PER") not in ends
+
+
+def test_continuation_tags_of_the_decoding_schemes() -> None:
+    bio = tag_set(["PER", "LOC"], Scheme.BIO)
+    named = {bio[i]: sorted(bio[j] for j in following) for i, following in enumerate(continuation_tags(bio, Scheme.BIO))}
+    assert named == {"O": [], "B-LOC": ["I-LOC"], "I-LOC": ["I-LOC"], "B-PER": ["I-PER"], "I-PER": ["I-PER"]}
+    bioes = tag_set(["PER"], Scheme.BIOES)
+    named = {bioes[i]: sorted(bioes[j] for j in following) for i, following in enumerate(continuation_tags(bioes, Scheme.BIOES))}
+    assert named == {"O": [], "B-PER": ["E-PER", "I-PER"], "I-PER": ["E-PER", "I-PER"], "E-PER": [], "S-PER": []}
+
+
+def test_continuation_tags_refuse_tags_of_another_scheme() -> None:
+    with pytest.raises(ValueError, match="'E-PER' is not a BIO tag: expected O or prefixes B, I"):
+        continuation_tags(["O", "B-PER", "E-PER"], Scheme.BIO)
+
+
+@given(span_lists(), st.sampled_from(list(Scheme)))
+def test_continuation_tags_agree_with_spans(case: tuple[list[Span], int], scheme: Scheme) -> None:
+    # A tag continues the one before it exactly where both lie in the same entity.
+    found, length = case
+    tags = to_tags(found, length, scheme)
+    vocabulary = ["O"] + [f"{p}-{label}" for label in ("PER", "LOC", "ORG") for p in sorted(prefixes(scheme))]
+    following = continuation_tags(vocabulary, scheme)
+    ids = [vocabulary.index(t) for t in tags]
+    for t in range(length - 1):
+        together = any(span.start <= t and t + 1 < span.end for span in found)
+        assert (ids[t + 1] in following[ids[t]]) == together, (tags, t)
