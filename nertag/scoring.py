@@ -1,8 +1,9 @@
 """Entity-level precision, recall and F1 through seqeval, always with the scheme made explicit.
 
 ``conlleval`` mode reads every sequence as the CoNLL script does (an orphan ``I-`` opens an entity);
-``strict`` mode hands seqeval the file's own scheme, since seqeval silently falls back to lenient
-matching when none is given.
+``strict`` mode reads gold and prediction, as given, in the gold file's own scheme and hands seqeval
+that scheme, since seqeval silently falls back to lenient matching when none is given.  Strict mode
+never rewrites a prediction: one written with prefix letters the gold scheme lacks is refused.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .schemes import Scheme, convert, detect_scheme
+from .schemes import Scheme, convert, detect_scheme, prefixes, split_tag
 
 # seqeval's scheme class for each of ours (BMES is IOBES with M- written as I-).
 _SEQEVAL_SCHEMES = {
@@ -47,6 +48,34 @@ class Report:
         }
 
 
+def _letters(tags: Sequence[Sequence[str]]) -> set[str]:
+    return {split_tag(tag)[0] for sentence in tags for tag in sentence} - {"O"}
+
+
+def strict_scheme(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> Scheme:
+    """The scheme strict scoring reads both files in: gold's, as detected.
+
+    Gold's letters leave two cases open, settled by the prediction: gold with E-/S- but neither I-
+    nor M- is BIOES or BMES alike, and gold without any entity fixes no scheme at all.  Raises
+    ``ValueError`` when the prediction uses a prefix letter that scheme lacks, since reading it
+    would mean rewriting it.
+    """
+    gold_letters, predicted_letters = _letters(gold), _letters(predicted)
+    scheme = detect_scheme(gold) if gold_letters else detect_scheme(predicted)
+    if scheme is Scheme.BIOES and not gold_letters & {"I", "M"} and "M" in predicted_letters:
+        scheme = Scheme.BMES
+    foreign = predicted_letters - prefixes(scheme)
+    if foreign:
+        written = detect_scheme(predicted)
+        source = f"written in {written.value}" if written is not scheme else "written in a mix of schemes"
+        raise ValueError(
+            f"strict scoring reads both files in the gold file's scheme, {scheme.value}, but the prediction is "
+            f"{source}, with {', '.join(f'{p}-' for p in sorted(foreign))} tags that {scheme.value} lacks: "
+            f"convert the prediction to {scheme.value}, or use --mode conlleval"
+        )
+    return scheme
+
+
 def _strict_tags(tags: Sequence[Sequence[str]], scheme: Scheme) -> list[list[str]]:
     # seqeval's IOBES knows I- for inside; BMES writes M-.
     if scheme is Scheme.BMES:
@@ -67,16 +96,9 @@ def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], mod
         pred_tags = [convert(s, Scheme.BIO) for s in predicted]
         options: dict[str, object] = {}
     elif mode == "strict":
-        gold_scheme = detect_scheme(gold)
-        pred_scheme = detect_scheme(predicted)
-        same_letters = {gold_scheme, pred_scheme} <= {Scheme.BIO, Scheme.IOB1} or (
-            _SEQEVAL_SCHEMES[gold_scheme] == _SEQEVAL_SCHEMES[pred_scheme]
-        )
-        if not same_letters:
-            # Strict matching needs one scheme; re-write a prediction made with other prefix letters
-            # (BIO against BMES gold, say) in the gold file's scheme.  An ill-formed BIO prediction
-            # (orphan I-) is left as it is, so strict mode can count it wrong.
-            predicted = [convert(s, gold_scheme) for s in predicted]
+        # Tags are compared as written: a prediction ill-formed in gold's scheme (I-PER I-PER, or a
+        # lone B-LOC, against BIOES gold) finds no entity there, rather than being repaired.
+        gold_scheme = strict_scheme(gold, predicted)
         gold_tags, pred_tags = _strict_tags(gold, gold_scheme), _strict_tags(predicted, gold_scheme)
         options = {"mode": "strict", "scheme": getattr(seqeval_scheme, _SEQEVAL_SCHEMES[gold_scheme])}
     else:
