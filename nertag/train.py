@@ -19,7 +19,7 @@ from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf
 from .schemes import Scheme, convert, spans, tag_set
-from .scoring import score
+from .scoring import Scores, score
 from .tagger import Tagger, checked_device
 from .train_state import EpochLog, TrainingInterrupted, TrainingProgress
 
@@ -193,16 +193,16 @@ def train(
             loss = _train_epoch(net, corpus, optimizer, settings, generator, progress, epoch, average, should_stop)
         except TrainingInterrupted:
             raise TrainingInterrupted(epoch - 1, str(checkpoint) if checkpoint else None) from None
-        with average.swapped_in():
-            report = score(dev_gold, tagger.predict(dev_tokens)).micro
-            improved = report.f1 > progress_state.best_f1
-            if improved:
-                progress_state.best_f1, progress_state.stale = report.f1, 0
-                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-            else:
-                progress_state.stale += 1
+        report, averaged, state = _better_weights(tagger, average, dev_tokens, dev_gold)
+        improved = report.f1 > progress_state.best_f1
+        if improved:
+            progress_state.best_f1, progress_state.stale = report.f1, 0
+            best_state = state
+        else:
+            progress_state.stale += 1
         entry = EpochLog(
-            epoch, loss, report.precision, report.recall, report.f1, time.perf_counter() - started, improved
+            epoch, loss, report.precision, report.recall, report.f1, time.perf_counter() - started, improved,
+            averaged,
         )
         history.append(entry)
         progress_state.epoch = epoch
@@ -219,6 +219,27 @@ def train(
         net.load_state_dict(best_state)
     net.eval()
     return tagger, history
+
+
+def _better_weights(
+    tagger: Tagger, average: WeightAverage, dev_tokens: Sequence[Sequence[str]], dev_gold: Sequence[Sequence[str]]
+) -> tuple[Scores, bool, dict[str, torch.Tensor]]:
+    """Dev scores of the trained weights and of their average, whichever is better, with a copy
+    of those weights and whether they are the average.
+
+    The average usually wins, but early in a short run it can still trail the trained weights;
+    comparing both on dev means averaging never makes the saved model worse. The trained
+    weights are the same with or without averaging (the average takes no part in training).
+    """
+    net = tagger.net
+    raw = score(dev_gold, tagger.predict(dev_tokens)).micro
+    if average.decay <= 0:
+        return raw, False, {k: v.detach().clone() for k, v in net.state_dict().items()}
+    with average.swapped_in():
+        smoothed = score(dev_gold, tagger.predict(dev_tokens)).micro
+        if smoothed.f1 >= raw.f1:
+            return smoothed, True, {k: v.detach().clone() for k, v in net.state_dict().items()}
+    return raw, False, {k: v.detach().clone() for k, v in net.state_dict().items()}
 
 
 def _load_pretrained(net: BiLstmCrf, features: FeatureEncoder, files: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ class EpochLog:
     f1: float
     seconds: float
     improved: bool
+    averaged: bool = True  # the dev figures (and the weights kept) are those of the weight average
 
 
 @dataclass

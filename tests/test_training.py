@@ -89,6 +89,20 @@ def test_short_run_with_averaging_keeps_what_it_learned(zh_path: Path) -> None:
     assert start - with_average >= 0.9 * (start - without), (start, with_average, without)
 
 
+def test_averaging_never_saves_a_worse_dev_score(en_path: Path) -> None:
+    """Each epoch the trained weights and their average are both scored on dev and the better is
+    kept, so a run with averaging is never behind the same run without it."""
+    sentences = read_conll(en_path)
+    train_part, dev_part = sentences[: len(sentences) // 2], sentences[len(sentences) // 2 :]
+    config = tiny_config(sentences)
+    run = TrainConfig(epochs=4, patience=4, batch_size=2, lr=0.01, seed=2, threads=1)
+    _, with_average = train(train_part, dev_part, config, run)
+    _, without = train(train_part, dev_part, config, TrainConfig(**{**asdict(run), "ema_decay": 0.0}))
+    for averaged_epoch, raw_epoch in zip(with_average, without):
+        assert averaged_epoch.f1 >= raw_epoch.f1
+    assert not any(e.averaged for e in without)
+
+
 _BAD_SETTINGS = [
     ("epochs", 0, "an int >= 1"),
     ("epochs", True, "an int >= 1"),
