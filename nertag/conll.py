@@ -76,12 +76,16 @@ _SPACE_RUN = re.compile(f"[{_ASCII_PADDING}]+")
 def split_columns(line: str) -> list[str]:
     """The columns of a line that is not blank: on tabs if it holds one, else on runs of spaces.
 
-    Around tab-separated columns ASCII padding is dropped, but a column of nothing but whitespace is
-    kept whole: it is a whitespace token, not padding.  An empty column stays empty, for the caller
-    to refuse where a token belongs.
+    With tabs, the first column is the token: ASCII padding around it is dropped, but a token of
+    nothing but whitespace is kept whole (it is a whitespace token, not padding), and an empty one
+    stays empty for the caller to refuse.  The other columns split on tabs and spaces alike.
     """
     if "\t" in line:
-        return [column.strip(_ASCII_PADDING) or column for column in line.rstrip(_ASCII_BLANK).split("\t")]
+        token, _, rest = line.rstrip(_ASCII_BLANK).partition("\t")
+        # Only the token may be whitespace; the other columns (tags, POS...) split on any ASCII blank,
+        # so a file that pads with tabs and spaces alike still reads.
+        others = [column for column in _SPACE_RUN.split(rest.replace("\t", " ").strip(_ASCII_PADDING)) if column]
+        return [token.strip(_ASCII_PADDING) or token, *others]
     return _SPACE_RUN.split(line.strip(_ASCII_PADDING))
 
 
@@ -128,8 +132,7 @@ def parse_conll(
             try:
                 split_tag(tag)
             except TagError as error:
-                hint = " (this line holds a tab, so only tabs separate its columns)" if "\t" in line and " " in tag else ""
-                raise InputError(source, number, f"{error}{hint}") from None
+                raise InputError(source, number, str(error)) from None
             tags.append(tag)
         if not tokens:
             first_line = number
