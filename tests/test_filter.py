@@ -150,3 +150,26 @@ def test_the_installed_console_script_runs(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout.decode().startswith("nertag, version"), done.stderr
     module = subprocess.run([sys.executable, "-m", "nertag", "--help"], cwd=tmp_path, capture_output=True, timeout=60)
     assert module.returncode == 0 and b"Usage: nertag" in module.stdout, module.stderr
+
+
+def test_a_progress_bar_shows_when_stderr_is_a_terminal(en_model_dir: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a new pty is 0 wide
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "nertag", "tag", "--model", str(en_model_dir)], cwd=ROOT, input=b"Paris\nReuters\n",
+            stdout=subprocess.PIPE, stderr=terminal, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+        )
+        shown = b""
+        while select.select([controller], [], [], 0.5)[0]:  # the terminal stays open while it is read
+            shown += os.read(controller, 4096)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
+    assert b"lines" in shown and b"chars/s" in shown
