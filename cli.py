@@ -1,6 +1,8 @@
-"""The ``nertag`` command: thin click wrappers over :mod:`nertag.workflows`.
+"""The ``nertag`` command: click wrappers that parse options and call the typed functions of
+:mod:`nertag.commands`, turning their errors into one line each.
 
-Installed as ``nertag.cli`` (see pyproject.toml), so no top-level ``cli`` module is installed.
+Nothing heavy (torch, jieba, seqeval) is imported until a command runs, so ``nertag --help`` is
+quick. Installed as ``nertag.cli`` (see pyproject.toml), so no top-level ``cli`` module is installed.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from nertag.config import ModelConfig, TrainConfig
-from nertag.conll import InputError
-from nertag.serialize import WEIGHTS_DTYPES, ModelError
+from nertag.config import WEIGHTS_DTYPES, ModelConfig, TrainConfig
+from nertag.errors import NertagError
+from nertag.schemes import DECODING_SCHEMES
 from nertag.version import __version__
 
 log = logging.getLogger("nertag")
@@ -44,7 +46,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             _flush_quietly()
             click.echo("nertag: interrupted; what was written so far is kept", err=True)
             sys.exit(130)
-        except (InputError, ModelError, ValueError, OSError) as error:
+        except (NertagError, ValueError, OSError) as error:
             if click.get_current_context().find_root().params.get("verbose"):
                 traceback.print_exc()
             click.echo(f"nertag: error: {error}", err=True)
@@ -107,7 +109,7 @@ def _load_tagger(model: str, device: str, precision: str = "float32") -> Any:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
 @click.option("--tag-column", default=-1, show_default=True, help="Column of the tags, from 0; negative counts from the end.")
-@click.option("--scheme", type=click.Choice(["BIO", "BIOES"]), default=ModelConfig.scheme, show_default=True, help="Scheme the CRF decodes in; output is always BIO.")
+@click.option("--scheme", type=click.Choice([s.value for s in DECODING_SCHEMES]), default=ModelConfig.scheme, show_default=True, help="Scheme the CRF decodes in; output is always BIO.")
 @click.option("--unit", type=click.Choice(["char", "word"]), default=None, help="Token unit (default: char when nearly all tokens are one character).")
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), default=ModelConfig.cell, show_default=True)
 @click.option("--hidden-size", type=int, default=None, help="Sentence encoder size per direction.")
@@ -130,8 +132,9 @@ def train_command(
     Ctrl-C or SIGTERM stops after keeping the last finished epoch in OUT.checkpoint; run
     `nertag train --resume OUT.checkpoint` to finish with the model an uninterrupted run gives.
     """
+    from nertag.config import TrainingJob
+    from nertag.safe_write import check_output_file
     from nertag.train import default_config
-    from nertag.workflows import train_from_files
 
     if resume_dir is not None:
         _resume(resume_dir)
@@ -146,6 +149,12 @@ def train_command(
         ema_decay=options["ema_decay"], seed=options["seed"], patience=options["patience"],
         device=options["device"] or _default_device(), threads=options["threads"],
     )
+    files = {"words": options["embeddings"], "chars": options["char_embeddings"], "bigrams": options["bigram_embeddings"]}
+    job = TrainingJob(
+        train=train_path, out=out_dir, dev=dev_path, dev_fraction=options["dev_fraction"], tag_column=options["tag_column"],
+        weights_dtype=options["weights_dtype"], pretrained={table: path for table, path in files.items() if path},
+    )
+    check_output_file(options["plot_path"], [train_path, dev_path, *job.pretrained.values()])
 
     def configure(sentences: Any) -> ModelConfig:
         return default_config(
@@ -157,24 +166,35 @@ def train_command(
             min_segment_count=options["min_segment_count"],
         )
 
-    from nertag.safe_write import check_output_file
+    _run_training(job, configure, settings, options["plot_path"], resume=False)
 
-    check_output_file(options["plot_path"], [train_path, dev_path, *files_of(options)])
-    files = {"words": options["embeddings"], "chars": options["char_embeddings"], "bigrams": options["bigram_embeddings"]}
-    pretrained = {table: path for table, path in files.items() if path}
 
+def _run_training(job: Any, configure: Callable[[Any], ModelConfig], settings: TrainConfig, plot_path: str | None, resume: bool) -> None:
+    """Train with a line per epoch and a batch bar on a terminal; Ctrl-C and SIGTERM keep the checkpoint."""
+    from nertag.commands.train import train_from_files
+    from nertag.train_state import TrainingHooks
+
+    bar = _progress_bar(" batches")
     with _stop_on_signals() as stopping:
-        _, history = train_from_files(
-            train_path, dev_path, out_dir, configure, settings, options["tag_column"], _report_epoch,
-            progress=sys.stderr.isatty(), dev_fraction=options["dev_fraction"],
-            weights_dtype=options["weights_dtype"], pretrained=pretrained, should_stop=stopping,
-        )
-    _finish_training(history, out_dir, options["plot_path"], train_path)
+        try:
+            hooks = TrainingHooks(on_epoch=_report_epoch, on_batch=_batch_reporter(bar), should_stop=stopping)
+            _, history = train_from_files(job, configure, settings, hooks, resume=resume)
+        finally:
+            if bar is not None:
+                bar.close()
+    _finish_training(history, job.out, plot_path, job.train)
 
 
-def files_of(options: dict[str, Any]) -> list[str]:
-    """The vector files a training run reads."""
-    return [options[name] for name in ("embeddings", "char_embeddings", "bigram_embeddings") if options[name]]
+def _batch_reporter(bar: Any) -> Callable[[int, int], None] | None:
+    if bar is None:
+        return None
+
+    def report(done: int, total: int) -> None:
+        if done == 1:
+            bar.reset(total=total)
+        bar.update(1)
+
+    return report
 
 
 def _report_epoch(entry: Any) -> None:
@@ -199,24 +219,12 @@ def _finish_training(history: Any, out_dir: str, plot_path: str | None, train_pa
 
 def _resume(checkpoint: str) -> None:
     """Continue a stopped run with the data, settings and options stored in its checkpoint."""
-    from pathlib import Path
+    from nertag.commands.train import resume_job
 
-    from nertag.checkpoint import read_checkpoint
-    from nertag.workflows import train_from_files
-
-    state, _ = read_checkpoint(Path(checkpoint))
-    job = state["job"]
-    config = ModelConfig.from_json(state["model"])
-    settings = TrainConfig(**state["settings"])
-    for entry in state["progress"]["history"]:
-        click.echo(f"epoch {entry['epoch']:3d}  (from the checkpoint)  dev F1 {100 * entry['f1']:6.2f}", err=True)
-    with _stop_on_signals() as stopping:
-        _, history = train_from_files(
-            job["train"], job["dev"], job["out"], lambda _: config, settings, job["tag_column"], _report_epoch,
-            progress=sys.stderr.isatty(), dev_fraction=job["dev_fraction"], weights_dtype=job["weights_dtype"],
-            pretrained=job["pretrained"], resume=True, should_stop=stopping,
-        )
-    _finish_training(history, job["out"], None, job["train"])
+    job, config, settings, finished = resume_job(checkpoint)
+    for entry in finished:
+        click.echo(f"epoch {entry.epoch:3d}  (from the checkpoint)  dev F1 {100 * entry.f1:6.2f}", err=True)
+    _run_training(job, lambda _: config, settings, None, resume=True)
 
 
 @contextlib.contextmanager
@@ -234,26 +242,6 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def _open_inputs(paths: tuple[str, ...]) -> list[tuple[str, Callable[[], Any]]]:
-    """(source name, opener of a binary stream) per input, standard input when none is given; every
-    file is checked before the first is read, so a typo is reported before any tagging."""
-    if not paths:
-        paths = ("-",)
-    inputs: list[tuple[str, Callable[[], Any]]] = []
-    for path in paths:
-        if path == "-":
-            inputs.append(("<stdin>", lambda: contextlib.nullcontext(sys.stdin.buffer)))
-            continue
-        if os.path.isdir(path):
-            raise InputError(path, None, "is a directory, expected a file")
-        if not os.path.exists(path):
-            raise InputError(path, None, "no such file")
-        if not os.access(path, os.R_OK):
-            raise InputError(path, None, "permission denied")
-        inputs.append((path, functools.partial(open, path, "rb", buffering=0)))
-    return inputs
 
 
 def _progress_bar(unit: str) -> Any:
@@ -283,10 +271,15 @@ def tag_command(
 ) -> None:
     """Tag INPUT files (default: standard input), one document a line, and write entities as JSON
     lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
+    from nertag.commands.tag import conll_sentence_chunks, tag_conll, tag_stream
     from nertag.routing import ModelChoice
     from nertag.safe_write import check_output_file, open_output
-    from nertag.text_input import check_encoding, read_line_chunks
-    from nertag.workflows import conll_sentence_chunks, tag_conll, tag_stream
+    from nertag.text_input import (
+        check_encoding,
+        chunks_of_all,
+        open_inputs,
+        read_line_chunks,
+    )
 
     if input_format == "conll" and output_format == "html":
         raise click.UsageError("--format html needs text input")
@@ -294,7 +287,7 @@ def tag_command(
         raise click.UsageError("--nbest writes jsonl; add --format jsonl")
     check_encoding(encoding)
     check_output_file(output, inputs)
-    sources = _open_inputs(inputs)
+    sources = open_inputs(inputs)
     models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision=precision))
     models.load_named()
     progress = _progress_bar(" lines")
@@ -306,17 +299,10 @@ def tag_command(
                         for sentences in conll_sentence_chunks(read_line_chunks(stream, source, encoding), source):
                             tag_conll(models, sentences, out, output_format)
                 return
-            tag_stream(_all_chunks(sources, encoding, read_line_chunks), models, out, output_format, min_confidence, nbest, progress)
+            tag_stream(chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress)
     finally:
         if progress is not None:
             progress.close()
-
-
-def _all_chunks(sources: list[tuple[str, Callable[[], Any]]], encoding: str, reader: Callable[..., Any]) -> Iterator[list[str]]:
-    """The line chunks of every input in turn, each file opened only while it is read."""
-    for source, opener in sources:
-        with opener() as stream:
-            yield from reader(stream, source, encoding)
 
 
 @main.command("score")
@@ -337,7 +323,7 @@ def score_command(
     """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
     import json
 
-    from nertag.workflows import score_files
+    from nertag.commands.score import score_files
 
     if (pred is None) == (model is None):
         raise click.UsageError("give either a PRED file or --model, not both or neither")

@@ -31,10 +31,13 @@ from plain_reference import PlainBiLstmCrf, PlainData, decode, train_epoch  # no
 from nertag.config import ModelConfig, TrainConfig  # noqa: E402
 from nertag.conll import read_conll  # noqa: E402
 from nertag.features import FeatureEncoder  # noqa: E402
-from nertag.model import BiLstmCrf  # noqa: E402
+from nertag.averaging import WeightAverage  # noqa: E402
+from nertag.checkpoint import LiveRun  # noqa: E402
+from nertag.model import build_network  # noqa: E402
 from nertag.schemes import Scheme, convert, spans, tag_set  # noqa: E402
 from nertag.tagger import Tagger  # noqa: E402
 from nertag.train import _train_epoch, default_config, make_optimizer  # noqa: E402
+from nertag.train_state import TrainingHooks, TrainingProgress  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 FILES = {"resume": ("resume/train.char.bmes", "resume/test.char.bmes"), "msra": ("msra/train.bioes", "msra/test.bioes")}
@@ -47,8 +50,8 @@ def build_nertag(sentences, config: ModelConfig, device: str) -> tuple[Tagger, o
     started = time.perf_counter()
     corpus = features.encode([s.tokens for s in sentences], [convert(s.tags, scheme) for s in sentences])
     encode_seconds = time.perf_counter() - started
-    net = BiLstmCrf(config, tags, **features.table_sizes())
-    return Tagger(config, features, net, device), (corpus, encode_seconds)
+    net = build_network(config, tags, features.table_sizes(), device)
+    return Tagger(config, features, net), (corpus, encode_seconds)
 
 
 def time_nertag_epoch(sentences, config: ModelConfig, batch_size: int, device: str) -> float:
@@ -57,7 +60,8 @@ def time_nertag_epoch(sentences, config: ModelConfig, batch_size: int, device: s
     optimizer = make_optimizer(tagger.net, 2e-3)
     settings = TrainConfig(batch_size=batch_size, device=device)
     started = time.perf_counter()
-    _train_epoch(tagger.net, corpus, optimizer, settings, torch.Generator().manual_seed(1), False, 1)
+    run = LiveRun(tagger.net, optimizer, WeightAverage(tagger.net, 0.0), torch.Generator().manual_seed(1), TrainingProgress())
+    _train_epoch(run, corpus, settings, 1, TrainingHooks())
     if device == "cuda":
         torch.cuda.synchronize()
     # Encoding happens once per training run, not per epoch; it is reported, not added.

@@ -1,10 +1,37 @@
 """nertag: a small, fast BiLSTM-CRF named-entity tagger.
 
 ``tag(text)`` finds entities with character offsets; ``load(model)`` gives a reusable :class:`Tagger`.
+Every error nertag raises for bad input derives from :class:`NertagError`.
+
+The names that need torch are imported on first use, so ``import nertag.config`` (and the CLI's
+``--help``) stays light.
 """
 
-from .api import load, tag
-from .tagger import Entity, Tagger
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputError, ModelError, NertagError, OutputError, TagError
+from .records import Entity, Reading
 from .version import __version__
 
-__all__ = ["tag", "load", "Tagger", "Entity", "__version__"]
+if TYPE_CHECKING:
+    from .api import load, tag, tag_nbest
+    from .tagger import Tagger
+
+__all__ = [
+    "tag", "tag_nbest", "load", "Tagger", "Entity", "Reading",
+    "NertagError", "InputError", "ModelError", "OutputError", "TagError", "__version__",
+]
+
+_LAZY = {"tag": "api", "tag_nbest": "api", "load": "api", "Tagger": "tagger"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

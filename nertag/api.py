@@ -1,15 +1,17 @@
-"""The public entry points: ``load`` a model by directory, ``tag`` text with it."""
+"""The public entry points: ``load`` a model by name or folder, ``tag`` text with it, ``tag_nbest``
+for the most probable labellings."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, overload
 
 from .builtin import resolve_model
-from .serialize import load as load_directory
+from .records import Entity, Reading
 from .routing import ModelChoice
-from .tagger import Entity, Reading, Tagger
+from .serialize import load as load_directory
+from .tagger import Tagger
 
 
 def load(model: str | Path, device: str = "cpu", precision: str = "float32") -> Tagger:
@@ -36,30 +38,52 @@ def _saved_stamp(directory: Path) -> tuple[int, int]:
     return (stat.st_mtime_ns, stat.st_size)
 
 
-def tag(
-    text: str | Sequence[str], model: str | Path | Tagger | None = None, nbest: int = 0
-) -> list[Entity] | list[list[Entity]] | list[list[Reading]] | list[list[list[Reading]]]:
-    """Entities of ``text`` (a string), or of each string in a list.
+@overload
+def tag(text: str, model: str | Path | Tagger | None = None) -> list[Entity]: ...
+
+
+@overload
+def tag(text: Sequence[str], model: str | Path | Tagger | None = None) -> list[list[Entity]]: ...
+
+
+def tag(text: str | Sequence[str], model: str | Path | Tagger | None = None) -> list[Entity] | list[list[Entity]]:
+    """Entities of ``text`` (a string), or of each string of a list: one shape per input shape.
 
     ``model`` is a built-in name, a model directory or a loaded :class:`Tagger`; by default each
     string goes to the built-in model of its own language (Chinese or other), so a list may mix
     languages.  Models are loaded once and cached.
-    With ``nbest=K`` a string gives, for each of its sentences, the K most probable labellings
-    (:class:`~nertag.tagger.Reading`, with probability and entities) instead.
     """
-    if isinstance(model, Tagger):
-        choice = ModelChoice.of(model)
-    else:
-        choice = ModelChoice(None if model is None else str(model), _cached_model)
+    choice, texts = _choice_and_texts(text, model)
+    found = [tagged.entities for _, tagged in choice.tag(texts)]
+    return found[0] if isinstance(text, str) else found
+
+
+@overload
+def tag_nbest(text: str, k: int, model: str | Path | Tagger | None = None) -> list[list[Reading]]: ...
+
+
+@overload
+def tag_nbest(text: Sequence[str], k: int, model: str | Path | Tagger | None = None) -> list[list[list[Reading]]]: ...
+
+
+def tag_nbest(
+    text: str | Sequence[str], k: int, model: str | Path | Tagger | None = None
+) -> list[list[Reading]] | list[list[list[Reading]]]:
+    """For each sentence of ``text`` (or of each string of a list), its ``k`` most probable
+    labellings, best first (:class:`~nertag.records.Reading`: probability and entities)."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k: expected an int >= 1, got {k!r}")
+    choice, texts = _choice_and_texts(text, model)
+    readings = [choice.tagger(name).readings(t, k) for t, name in zip(texts, choice.name_of_each(texts))]
+    return readings[0] if isinstance(text, str) else readings
+
+
+def _choice_and_texts(text: str | Sequence[str], model: str | Path | Tagger | None) -> tuple[ModelChoice, list[str]]:
+    choice = ModelChoice.of(model) if isinstance(model, Tagger) else ModelChoice(None if model is None else str(model), _cached_model)
     texts = [text] if isinstance(text, str) else list(text)
     if not all(isinstance(t, str) for t in texts):
         raise TypeError("tag() takes a string or a list of strings")
-    if nbest:
-        names = choice.name_of_each(texts)
-        readings = [choice.tagger(name).readings(t, nbest) for t, name in zip(texts, names)]
-        return readings[0] if isinstance(text, str) else readings
-    found = [entities for _, entities in choice.tag(texts)]
-    return found[0] if isinstance(text, str) else found
+    return choice, texts
 
 
 def _cached_model(model: str) -> Tagger:

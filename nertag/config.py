@@ -7,11 +7,15 @@ import math
 import numbers
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from .schemes import DECODING_SCHEMES
 
 # Bumped whenever config.json, vocab.json or the weight names change incompatibly.
 FORMAT_VERSION = 1
+# How weights may be stored in a model file (see nertag.serialize).
+WEIGHTS_DTYPES = ("float32", "float16", "int8")
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.token_unit not in ("char", "word"):
             raise ValueError(f"token_unit must be 'char' or 'word', got {self.token_unit!r}")
-        if self.scheme not in ("BIO", "BIOES"):
-            raise ValueError(f"scheme must be BIO or BIOES, got {self.scheme!r}")
+        if self.scheme not in {s.value for s in DECODING_SCHEMES}:
+            raise ValueError(f"scheme must be one of {', '.join(s.value for s in DECODING_SCHEMES)}, got {self.scheme!r}")
         if self.cell not in ("lstm", "gru"):
             raise ValueError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.word_dropout < 1.0:
@@ -116,3 +120,33 @@ def _number(name: str, value: object, expected: str, ok: Callable[[float], bool]
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not ok(float(value)):
         raise ValueError(f"{name}: expected {expected}, got {value!r}")
     return float(value)
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What a run trains from and where its model goes: kept in the checkpoint, so ``--resume``
+    needs nothing else."""
+
+    train: str
+    out: str
+    dev: str | None = None
+    dev_fraction: float = 0.0  # without ``dev``, this share of ``train`` is held out (seeded)
+    tag_column: int = -1
+    weights_dtype: str = "float32"
+    pretrained: dict[str, str] = field(default_factory=dict)  # table ("words", "chars", "bigrams") -> vector file
+
+    def __post_init__(self) -> None:
+        if self.weights_dtype not in WEIGHTS_DTYPES:
+            raise ValueError(f"weights_dtype: expected one of {', '.join(WEIGHTS_DTYPES)}, got {self.weights_dtype!r}")
+        if self.dev is None and not 0.0 < self.dev_fraction < 1.0:
+            raise ValueError(f"give --dev, or a --dev-fraction between 0 and 1 (got {self.dev_fraction})")
+        unknown = sorted(set(self.pretrained) - {"words", "chars", "bigrams"})
+        if unknown:
+            raise ValueError(f"pretrained: expected tables words, chars or bigrams, got {', '.join(unknown)}")
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TrainingJob":
+        return cls(**data)

@@ -12,21 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, TextIO
+from typing import TYPE_CHECKING, Iterable, Sequence, TextIO
 
-from .schemes import Scheme, TagError, convert, detect_scheme, split_tag
+from .errors import InputError, TagError
+from .schemes import Scheme, detect_scheme, split_tag
 
 if TYPE_CHECKING:  # datasets is heavy; import it only when a Dataset is asked for
     import datasets
-
-
-class InputError(ValueError):
-    """Bad user input, with the place it was found: ``file:line: what is wrong``."""
-
-    def __init__(self, source: str, line: int | None, message: str) -> None:
-        self.source, self.line, self.message = source, line, message
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -152,22 +144,12 @@ def corpus_scheme(sentences: Sequence[Sentence]) -> Scheme:
     return detect_scheme(s.tags for s in sentences)
 
 
-def convert_corpus(sentences: Iterable[Sentence], target: Scheme) -> list[Sentence]:
-    """Re-tag every sentence in ``target`` (from whatever scheme it is in)."""
-    return [s.with_tags(convert(s.tags, target)) for s in sentences]
-
-
 def write_conll(sentences: Iterable[Sentence], out: TextIO) -> None:
     """Write ``token tag`` lines with a blank line after each sentence."""
     for sentence in sentences:
         for token, tag in zip(sentence.tokens, sentence.tags, strict=True):
             out.write(f"{token} {tag}\n")
         out.write("\n")
-
-
-def iter_tokens(sentences: Iterable[Sentence]) -> Iterator[str]:
-    for sentence in sentences:
-        yield from sentence.tokens
 
 
 def to_dataset(sentences: Sequence[Sentence]) -> "datasets.Dataset":

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 import torch
 from torch import nn
 
-from .conll import InputError
+from .errors import InputError
 from .vocab import Vocab
 
 if TYPE_CHECKING:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
+from .batch import Batch
 from .config import ModelConfig
+from .lexicon import WIDTH as LEXICON_WIDTH
 from .lexicon import lexicon_features
 from .segment import segment
 from .vocab import Vocab
@@ -30,54 +31,27 @@ def feature_form(token: str) -> str:
     return unicodedata.normalize("NFKC", token)
 
 
-_HOST_FIELDS = frozenset({"lengths", "char_lengths"})  # Batch fields that stay on the CPU
-
-
-@dataclass
-class Batch:
-    """Model input for ``B`` sentences padded to ``T`` tokens; ``U`` distinct token forms."""
-
-    words: torch.Tensor  # (B, T) word ids, 0 = padding
-    mask: torch.Tensor  # (B, T) bool, True on real tokens
-    lengths: torch.Tensor  # (B,)
-    chars: torch.Tensor | None = None  # (U, C) character ids of each distinct form
-    char_lengths: torch.Tensor | None = None  # (U,)
-    form_index: torch.Tensor | None = None  # (B, T) row of each token in ``chars``
-    bigrams: torch.Tensor | None = None  # (B, T, 2) ids of the left and right character bigram
-    segments: torch.Tensor | None = None  # (B, T, 2) id of the segmenter's word and place in it (1-4)
-    lexicon: torch.Tensor | None = None  # (B, T, lexicon.WIDTH) dictionary-match strengths
-    tags: torch.Tensor | None = None  # (B, T) gold tag ids, 0 on padding
-
-    def to(self, device: torch.device | str) -> "Batch":
-        """A copy on ``device``; the lengths stay on the CPU, where packing and slicing read them."""
-        moved = {
-            f.name: value if value is None or f.name in _HOST_FIELDS else value.to(device, non_blocking=True)
-            for f in fields(self)
-            for value in [getattr(self, f.name)]
-        }
-        return Batch(**moved)
-
-
 class EncodedCorpus:
-    """Sentences as flat id tensors plus offsets, ready to be sliced into batches."""
+    """Sentences as flat id tensors plus offsets, ready to be sliced into batches.
+
+    ``per_token`` holds one tensor per token feature (``bigrams``, ``segments``, ``lexicon``), each
+    with one row per token of the whole corpus; a batch takes its rows by position.
+    """
 
     def __init__(
         self,
         lengths: torch.Tensor,
         words: torch.Tensor,
-        forms: torch.Tensor | None,
-        form_chars: torch.Tensor | None,
-        form_char_lengths: torch.Tensor | None,
-        bigrams: torch.Tensor | None,
-        segments: torch.Tensor | None,
-        tags: torch.Tensor | None,
-        lexicon: torch.Tensor | None = None,
+        per_token: dict[str, torch.Tensor],
+        forms: torch.Tensor | None = None,
+        form_chars: torch.Tensor | None = None,
+        form_char_lengths: torch.Tensor | None = None,
+        tags: torch.Tensor | None = None,
     ) -> None:
-        self.lexicon = lexicon
         self.lengths = lengths
         self.offsets = torch.cumsum(lengths, 0) - lengths
-        self.words, self.forms, self.bigrams, self.segments, self.tags = words, forms, bigrams, segments, tags
-        self.form_chars, self.form_char_lengths = form_chars, form_char_lengths
+        self.words, self.per_token, self.tags = words, per_token, tags
+        self.forms, self.form_chars, self.form_char_lengths = forms, form_chars, form_char_lengths
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -98,12 +72,8 @@ class EncodedCorpus:
             batch.chars = self.form_chars[distinct, : int(char_lengths.max())]
             batch.char_lengths = char_lengths
             batch.form_index = form_index
-        if self.bigrams is not None:
-            batch.bigrams = self.bigrams[positions].masked_fill(~mask[..., None], 0)
-        if self.segments is not None:
-            batch.segments = self.segments[positions].masked_fill(~mask[..., None], 0)
-        if self.lexicon is not None:
-            batch.lexicon = self.lexicon[positions].masked_fill(~mask[..., None], 0.0)
+        for name, values in self.per_token.items():
+            setattr(batch, name, values[positions].masked_fill(~mask[..., None], 0))  # (B, T, width)
         if self.tags is not None:
             batch.tags = self.tags[positions].masked_fill(~mask, 0)
         return batch
@@ -180,6 +150,29 @@ class FeatureEncoder:
         if bool((lengths == 0).any()):
             raise ValueError("cannot encode an empty sentence")
         flat_forms = [feature_form(t) for s in sentences for t in s]
+        per_sentence = list(_split(flat_forms, lengths.tolist()))  # the forms, sentence by sentence
+        forms = form_chars = form_char_lengths = None
+        if self.chars is not None:
+            forms, form_chars, form_char_lengths = self._encode_forms(flat_forms)
+        per_token = {name: encode(per_sentence) for name, encode in self._token_features().items()}
+        tag_ids = None
+        if tags is not None:
+            tag_ids = torch.tensor([self.tags.id(t) for s in tags for t in s], dtype=torch.long)
+        return EncodedCorpus(lengths, self._word_ids(flat_forms), per_token, forms, form_chars, form_char_lengths, tag_ids)
+
+    def _token_features(self) -> dict[str, Callable[[list[list[str]]], torch.Tensor]]:
+        """The per-token features this model reads, each a function of the sentences' forms giving
+        one row per token; the names are :class:`Batch` fields."""
+        features: dict[str, Callable[[list[list[str]]], torch.Tensor]] = {}
+        if self.bigrams is not None:
+            features["bigrams"] = self._encode_bigrams
+        if self.segments is not None:
+            features["segments"] = self._encode_segments
+        if self.config.lexicon:
+            features["lexicon"] = lexicon_features
+        return features
+
+    def _word_ids(self, flat_forms: list[str]) -> torch.Tensor:
         cache = self._word_cache
         word_ids = []
         for form in flat_forms:
@@ -189,57 +182,59 @@ class FeatureEncoder:
             word_ids.append(wid)
         if len(cache) > 1_000_000:  # keep memory bounded when tagging endless streams
             cache.clear()
-        forms = form_chars = form_char_lengths = None
-        if self.chars is not None:
-            table: dict[str, int] = {}
-            forms = torch.tensor([table.setdefault(f, len(table)) for f in flat_forms], dtype=torch.long)
-            char_lists = [self.chars.ids(f) or [1] for f in table]
-            form_char_lengths = torch.tensor([len(c) for c in char_lists], dtype=torch.long)
-            form_chars = torch.zeros(len(char_lists), int(form_char_lengths.max()), dtype=torch.long)
-            for row, ids in enumerate(char_lists):
-                form_chars[row, : len(ids)] = torch.tensor(ids)
-        per_sentence = list(_split(flat_forms, lengths.tolist()))  # the forms, sentence by sentence
-        bigrams = None
-        if self.bigrams is not None:
-            # A sentence of n tokens has n + 1 bigrams (ends included); token i of sentence s sits
-            # at flat position p, so its left bigram is number p + s and its right one p + s + 1.
-            keys: list[str] = []
-            for sentence in per_sentence:
-                keys.extend(self.bigram_keys(sentence))
-            key_ids = torch.tensor(self.bigrams.ids(keys), dtype=torch.long)
-            left = torch.arange(len(flat_forms)) + torch.repeat_interleave(torch.arange(len(lengths)), lengths)
-            bigrams = torch.stack([key_ids[left], key_ids[left + 1]], dim=1)
-        segments = None
-        if self.segments is not None:
-            words: list[str] = []
-            places: list[int] = []
-            for sentence in per_sentence:
-                for word, place in segment(sentence):
-                    words.append(word)
-                    places.append(place)
-            known: dict[str, int] = {}
-            for word in words:
-                if word not in known:
-                    known[word] = self.segments.id(self.word_key(word))
-            segments = torch.tensor([[known[w] for w in words], places], dtype=torch.long).t()
-        lexicon = None
-        if self.config.lexicon:
-            lexicon = lexicon_features(per_sentence)
-        tag_ids = None
-        if tags is not None:
-            tag_ids = torch.tensor([self.tags.id(t) for s in tags for t in s], dtype=torch.long)
-        return EncodedCorpus(
-            lengths, torch.tensor(word_ids, dtype=torch.long), forms, form_chars, form_char_lengths, bigrams,
-            segments, tag_ids, lexicon,
-        )
+        return torch.tensor(word_ids, dtype=torch.long)
+
+    def _encode_forms(self, flat_forms: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each token's row in a table of distinct forms, that table's character ids and lengths."""
+        assert self.chars is not None
+        table: dict[str, int] = {}
+        forms = torch.tensor([table.setdefault(f, len(table)) for f in flat_forms], dtype=torch.long)
+        char_lists = [self.chars.ids(f) or [1] for f in table]
+        form_char_lengths = torch.tensor([len(c) for c in char_lists], dtype=torch.long)
+        form_chars = torch.zeros(len(char_lists), int(form_char_lengths.max()), dtype=torch.long)
+        for row, ids in enumerate(char_lists):
+            form_chars[row, : len(ids)] = torch.tensor(ids)
+        return forms, form_chars, form_char_lengths
+
+    def _encode_bigrams(self, per_sentence: list[list[str]]) -> torch.Tensor:
+        """(tokens, 2): ids of each token's left and right bigram.
+
+        A sentence of n tokens has n + 1 bigrams (ends included); token i of sentence s sits at flat
+        position p, so its left bigram is number p + s and its right one p + s + 1.
+        """
+        assert self.bigrams is not None
+        keys: list[str] = []
+        for sentence in per_sentence:
+            keys.extend(self.bigram_keys(sentence))
+        key_ids = torch.tensor(self.bigrams.ids(keys), dtype=torch.long)
+        lengths = torch.tensor([len(s) for s in per_sentence], dtype=torch.long)
+        left = torch.arange(int(lengths.sum())) + torch.repeat_interleave(torch.arange(len(lengths)), lengths)
+        return torch.stack([key_ids[left], key_ids[left + 1]], dim=1)
+
+    def _encode_segments(self, per_sentence: list[list[str]]) -> torch.Tensor:
+        """(tokens, 2): id of the segmenter's word holding each token and the token's place in it."""
+        assert self.segments is not None
+        words: list[str] = []
+        places: list[int] = []
+        for sentence in per_sentence:
+            for word, place in segment(sentence):
+                words.append(word)
+                places.append(place)
+        known: dict[str, int] = {}
+        for word in words:
+            if word not in known:
+                known[word] = self.segments.id(self.word_key(word))
+        return torch.tensor([[known[w] for w in words], places], dtype=torch.long).t()
 
     def table_sizes(self) -> dict[str, int]:
-        """Embedding table sizes for :class:`~nertag.model.BiLstmCrf`."""
+        """Input sizes for :func:`~nertag.model.build_network`: the embedding tables and the
+        width of the dense lexicon features."""
         return {
             "num_words": len(self.words),
             "num_chars": len(self.chars) if self.chars else 0,
             "num_bigrams": len(self.bigrams) if self.bigrams else 0,
             "num_segments": len(self.segments) if self.segments else 0,
+            "lexicon_width": LEXICON_WIDTH if self.config.lexicon else 0,
         }
 
     def to_json(self) -> dict[str, Any]:

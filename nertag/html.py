@@ -9,7 +9,7 @@ import colorsys
 from html import escape
 from typing import Iterable, Sequence
 
-from .tagger import Entity
+from .records import Entity
 
 _PAGE_START = """<!DOCTYPE html>
 <html lang="{lang}">

@@ -10,11 +10,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .batch import Batch
 from .birnn import bidirectional
 from .config import ModelConfig
 from .crf import CRF
-from .features import Batch
-from .lexicon import WIDTH as LEXICON_WIDTH
 from .schemes import Scheme, allowed_transitions, continuation_tags
 
 UNK_ID = 1
@@ -71,6 +70,7 @@ class BiLstmCrf(nn.Module):
         num_chars: int = 0,
         num_bigrams: int = 0,
         num_segments: int = 0,
+        lexicon_width: int = 0,
     ) -> None:
         super().__init__()
         self.config = config
@@ -92,7 +92,9 @@ class BiLstmCrf(nn.Module):
             self.segment_position_embedding = nn.Embedding(5, config.segment_position_dim, padding_idx=0)
             size += config.segment_dim + config.segment_position_dim
         if config.lexicon:
-            size += LEXICON_WIDTH
+            if lexicon_width < 1:
+                raise ValueError(f"a lexicon model needs lexicon_width >= 1, got {lexicon_width}")
+            size += lexicon_width
         self.dropout = Dropout(config.dropout)
         self.encoder = _rnn(config.cell, size, config.hidden_size, config.layers, config.dropout)
         self.emission = nn.Linear(2 * config.hidden_size, self.num_tags)
@@ -138,6 +140,16 @@ class BiLstmCrf(nn.Module):
         assert batch.tags is not None
         return -self.crf.log_likelihood(self.emissions(batch), batch.tags, batch.mask).mean()
 
-    def decode(self, batch: Batch) -> torch.Tensor:
-        """Best tag ids (batch, time), 0 on padding."""
-        return self.crf.decode(self.emissions(batch), batch.mask)[0]
+
+def build_network(config: ModelConfig, tags: Sequence[str], sizes: dict[str, int], device: str | torch.device = "cpu") -> BiLstmCrf:
+    """The one place a network is assembled: from its config, tag list and input sizes (see
+    :meth:`nertag.features.FeatureEncoder.table_sizes`), placed on ``device``."""
+    return BiLstmCrf(config, tags, **sizes).to(checked_device(device))
+
+
+def checked_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch device, or a clear error when it names a GPU this torch cannot use."""
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r}: no CUDA GPU is available to torch {torch.__version__}")
+    return resolved

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Sequence
 
-from .train import EpochLog
+from .train_state import EpochLog
 
 WIDTH, HEIGHT, MARGIN = 640, 320, 50
 

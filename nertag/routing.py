@@ -7,13 +7,16 @@ on first use, once each.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .builtin import DEFAULT_CHINESE, DEFAULT_OTHER, builtin_models, resolve_model
-from .tagger import Entity, Tagger
+from .records import TaggedText
 from .tokenize import looks_chinese
 
-Loader = Callable[[str], Tagger]
+if TYPE_CHECKING:  # loading a network is the loader's job; choosing needs no torch
+    from .tagger import Tagger
+
+Loader = Callable[[str], "Tagger"]
 
 
 def default_model_name(text: str) -> str:
@@ -88,11 +91,11 @@ class ModelChoice:
                 names[index] = name
         return names
 
-    def tag(self, texts: Sequence[str]) -> list[tuple[str, list[Entity]]]:
-        """(model name, entities) for each text, in input order; each model tags its texts in one batch."""
-        results: list[tuple[str, list[Entity]]] = [("", [])] * len(texts)
+    def tag(self, texts: Sequence[str]) -> list[tuple[str, TaggedText]]:
+        """(model name, tagged text) for each text, in input order; each model tags its texts in one batch."""
+        results: list[tuple[str, TaggedText]] = [("", TaggedText("", [], []))] * len(texts)
         for name, indices in self.group(texts).items():
-            found = self.tagger(name).tag_many([texts[i] for i in indices])
-            for index, entities in zip(indices, found):
-                results[index] = (name, entities)
+            found = self.tagger(name).tag_texts([texts[i] for i in indices])
+            for index, tagged in zip(indices, found):
+                results[index] = (name, tagged)
         return results

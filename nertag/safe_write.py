@@ -22,16 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence, TextIO
 
+from .errors import OutputError
+
 MODEL_FILES = frozenset({"config.json", "vocab.json", "weights.safetensors"})
 CHECKPOINT_FILES = frozenset({"state.json", "tensors.safetensors"})
-
-
-class OutputError(ValueError):
-    """A path nertag will not write to, and why: ``path: reason``."""
-
-    def __init__(self, path: str | Path, reason: str) -> None:
-        self.path, self.reason = str(path), reason
-        super().__init__(f"{path}: {reason}")
 
 
 def current_umask() -> int:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Iterable, Sequence
 
+from .errors import TagError
+
 
 class Scheme(str, Enum):
     BIO = "BIO"  # IOB2: every entity opens with B-
@@ -26,6 +28,9 @@ class Scheme(str, Enum):
             known = ", ".join(s.value for s in cls)
             raise ValueError(f"unknown tag scheme {name!r}; expected one of {known}") from None
 
+
+# The schemes a CRF decodes in (training converts every corpus to one of them; users get BIO).
+DECODING_SCHEMES = (Scheme.BIO, Scheme.BIOES)
 
 # What each scheme writes for: the first, inside and last token of a longer entity, and a
 # one-token entity.
@@ -65,10 +70,6 @@ class Span:
     label: str
 
 
-class TagError(ValueError):
-    """A tag string that no scheme can read."""
-
-
 def split_tag(tag: str) -> tuple[str, str]:
     """``"B-PER" -> ("B", "PER")``, ``"O" -> ("O", "")``; labels may contain hyphens."""
     if tag == "O":
@@ -77,6 +78,16 @@ def split_tag(tag: str) -> tuple[str, str]:
     if not sep or prefix not in KNOWN_PREFIXES or not label:
         raise TagError(f"unknown tag {tag!r}: expected O or a prefix B, I, M, E, S, L, U and a label, like B-PER")
     return prefix, label
+
+
+def label_of(tag: str) -> str:
+    """The entity label of a tag, "" for O: ``"B-PER" -> "PER"``."""
+    return split_tag(tag)[1]
+
+
+def labels_of(tags: Iterable[str]) -> list[str]:
+    """The distinct entity labels of some tags, sorted."""
+    return sorted({label_of(tag) for tag in tags} - {""})
 
 
 def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> Scheme:
@@ -170,8 +181,8 @@ def convert(tags: Sequence[str], target: Scheme) -> list[str]:
 
 def tag_set(labels: Iterable[str], scheme: Scheme) -> list[str]:
     """All tags of ``scheme`` over ``labels``, ``O`` first, in a stable order."""
-    if scheme not in (Scheme.BIO, Scheme.BIOES):
-        raise ValueError(f"models decode in BIO or BIOES, not {scheme.value}")
+    if scheme not in DECODING_SCHEMES:
+        raise ValueError(f"models decode in {' or '.join(s.value for s in DECODING_SCHEMES)}, not {scheme.value}")
     prefixes = "BI" if scheme is Scheme.BIO else "BIES"
     return ["O"] + [f"{p}-{label}" for label in sorted(set(labels)) for p in prefixes]
 
@@ -206,7 +217,7 @@ def allowed_transitions(tags: Sequence[str], scheme: Scheme) -> tuple[set[tuple[
         starts = {j for j, (p, _) in enumerate(parsed) if p in ("O", "B", "S")}
         ends = {j for j, (p, _) in enumerate(parsed) if p in ("O", "E", "S")}
     else:
-        raise ValueError(f"no transition rules for {scheme.value}; decode in BIO or BIOES")
+        raise ValueError(f"no transition rules for {scheme.value}; decode in {' or '.join(s.value for s in DECODING_SCHEMES)}")
     return pairs, starts, ends
 
 

@@ -17,21 +17,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import FORMAT_VERSION, ModelConfig
+from .config import FORMAT_VERSION, WEIGHTS_DTYPES, ModelConfig
+from .errors import ModelError
 from .features import FeatureEncoder
-from .model import BiLstmCrf
+from .model import build_network
 from .safe_write import write_folder
 from .tagger import Tagger
 from .version import __version__
 
 CONFIG, VOCAB, WEIGHTS = "config.json", "vocab.json", "weights.safetensors"
-WEIGHTS_DTYPES = ("float32", "float16", "int8")
 # An int8 table ``name`` is stored with its per-row scales under ``name + ROW_SCALE``.
 ROW_SCALE = ".row_scale"
-
-
-class ModelError(ValueError):
-    """A model directory that cannot be loaded, and why."""
 
 
 def save(
@@ -148,11 +144,7 @@ def load(directory: str | Path, device: str = "cpu", precision: str = "float32")
         raise
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{directory}: inconsistent config.json or vocab.json ({error})") from None
-    net = BiLstmCrf(
-        config,
-        features.tags.items,
-        **features.table_sizes(),
-    )
+    net = build_network(config, features.tags.items, features.table_sizes(), device)
     weights_path = directory / WEIGHTS
     if not weights_path.is_file():
         raise ModelError(f"{directory}: not a complete nertag model, {WEIGHTS} is missing")
@@ -174,4 +166,4 @@ def load(directory: str | Path, device: str = "cpu", precision: str = "float32")
         raise ModelError(f"{weights_path}: weights hold NaN or infinite values")
     net.load_state_dict(weights)
     net.eval()
-    return Tagger(config, features, net, device, precision)
+    return Tagger(config, features, net, precision)

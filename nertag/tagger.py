@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import torch
@@ -10,7 +9,8 @@ import torch
 from .config import ModelConfig
 from .features import Batch, EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf
-from .schemes import Scheme, Span, spans, to_tags
+from .records import Entity, Reading, TaggedText, entity_at
+from .schemes import Scheme, Span, labels_of, spans, to_tags
 from .tokenize import char_tokens, sentences, word_tokens
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
@@ -18,55 +18,14 @@ PRECISIONS = ("float32", "bfloat16")
 ENCODE_CHUNK = 4096  # sentences encoded together
 
 
-def checked_device(device: str | torch.device) -> torch.device:
-    """``device`` as a torch device, or a clear error when it names a GPU this torch cannot use."""
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r}: no CUDA GPU is available to torch {torch.__version__}")
-    return resolved
-
-
-@dataclass(frozen=True)
-class Entity:
-    """An entity found in a text: ``text[start:end] == self.text``."""
-
-    start: int
-    end: int
-    label: str
-    text: str
-    confidence: float | None = None  # CRF probability of exactly this span and label
-
-    def to_json(self) -> dict[str, object]:
-        record: dict[str, object] = {"start": self.start, "end": self.end, "label": self.label, "text": self.text}
-        if self.confidence is not None:
-            record["confidence"] = round(self.confidence, 4)
-        return record
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One labelling of a sentence, ``text[start:end]`` of the input, with its probability."""
-
-    start: int
-    end: int
-    probability: float
-    entities: list[Entity]
-
-    def to_json(self) -> dict[str, object]:
-        return {"start": self.start, "end": self.end, "probability": round(self.probability, 6),
-                "entities": [e.to_json() for e in self.entities]}
-
-
 class Tagger:
-    """Holds a network, its feature encoder and its device; reuse one for many calls."""
+    """A network with its feature encoder: tokens in, BIO tags out; raw text in, entities out.
+    Reuse one for many calls."""
 
-    def __init__(
-        self, config: ModelConfig, features: FeatureEncoder, net: BiLstmCrf, device: str = "cpu",
-        precision: str = "float32",
-    ) -> None:
+    def __init__(self, config: ModelConfig, features: FeatureEncoder, net: BiLstmCrf, precision: str = "float32") -> None:
+        """``net`` comes from :func:`~nertag.model.build_network`, already on its device."""
         self.config, self.features, self.net = config, features, net
-        self.device = checked_device(device)
-        self.net.to(self.device)
+        self.device = next(net.parameters()).device
         self.tags = features.tags.items
         # "bfloat16" runs the encoder's matrix products in bfloat16 (autocast) when tagging: about
         # 1.4x faster LSTMs on CPUs with native bf16 (AVX512-BF16, AMX); the CRF stays float32.
@@ -88,7 +47,7 @@ class Tagger:
 
     @property
     def labels(self) -> list[str]:
-        return sorted({t[2:] for t in self.tags if t != "O"})
+        return labels_of(self.tags)
 
     def _batches(self, lengths: Sequence[int], max_tokens: int) -> Iterator[list[int]]:
         """Sentence indices grouped by similar length, each group at most ``max_tokens`` padded tokens."""
@@ -195,7 +154,7 @@ class Tagger:
         alternatives = self.nbest([[text[s:e] for s, e in sent] for sent in sentences_offsets], k)
         return [
             [
-                Reading(sent[0][0], sent[-1][1], probability, [self._entity(text, sent, span, None) for span in found])
+                Reading(sent[0][0], sent[-1][1], probability, [entity_at(text, sent, span) for span in found])
                 for found, probability in options
             ]
             for sent, options in zip(sentences_offsets, alternatives)
@@ -208,28 +167,31 @@ class Tagger:
         return sentences(text, tokens, MAX_SENTENCE_TOKENS[unit], unit)
 
     def tag(self, text: str | Sequence[str]) -> list[Entity] | list[list[Entity]]:
-        """Entities of one text, or of each text in a list."""
+        """Entities of one text, or of each text in a list: one shape per input shape."""
         if isinstance(text, str):
             return self.tag_many([text])[0]
         return self.tag_many(list(text))
 
     def tag_many(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """Entities of each text."""
+        return [tagged.entities for tagged in self.tag_texts(texts)]
+
+    def tag_texts(self, texts: Sequence[str]) -> list[TaggedText]:
+        """Each text with its entities and the model's tokens, all texts' sentences in one batch."""
         if not all(isinstance(t, str) for t in texts):
             raise TypeError("tag() takes a string or a list of strings")
         owners: list[int] = []
         offsets: list[list[tuple[int, int]]] = []
+        per_text: list[list[list[tuple[int, int]]]] = []
         for number, text in enumerate(texts):
-            for sentence in self.tokenize(text):
+            sentences_of_text = self.tokenize(text)
+            per_text.append(sentences_of_text)
+            for sentence in sentences_of_text:
                 owners.append(number)
                 offsets.append(sentence)
         predicted = self.predict_spans([[texts[o][s:e] for s, e in sent] for o, sent in zip(owners, offsets)])
         found: list[list[Entity]] = [[] for _ in texts]
         for owner, sentence, sentence_spans in zip(owners, offsets, predicted):
             for span, confidence in sentence_spans:
-                found[owner].append(self._entity(texts[owner], sentence, span, confidence))
-        return found
-
-    @staticmethod
-    def _entity(text: str, tokens: list[tuple[int, int]], span: Span, confidence: float | None) -> Entity:
-        start, end = tokens[span.start][0], tokens[span.end - 1][1]
-        return Entity(start, end, span.label, text[start:end], confidence)
+                found[owner].append(entity_at(texts[owner], sentence, span, confidence))
+        return [TaggedText(text, entities, sentences) for text, entities, sentences in zip(texts, found, per_text)]

@@ -9,12 +9,15 @@ document and is held whole.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import functools
 import io
 import os
 import select
-from typing import BinaryIO, Iterator
+import sys
+from typing import BinaryIO, Callable, ContextManager, Iterator, Sequence
 
-from .conll import InputError
+from .errors import InputError
 
 CHUNK_LINES = 2000
 CHUNK_CHARS = 1 << 18
@@ -49,6 +52,37 @@ def decode(data: bytes, source: str, encoding: str = "utf-8") -> str:
         raise InputError(
             source, line, f"not {display_name(encoding)} text (byte {data[error.start]:#04x} at offset {error.start})"
         ) from None
+
+
+Opener = Callable[[], ContextManager[BinaryIO]]
+
+
+def open_inputs(paths: Sequence[str]) -> list[tuple[str, Opener]]:
+    """(source name, opener of a binary stream) per input, standard input for ``-`` or none given.
+
+    Every file is checked before the first is read, so a typo is reported before any work; each is
+    opened unbuffered only when its turn comes.
+    """
+    inputs: list[tuple[str, Opener]] = []
+    for path in paths or ("-",):
+        if path == "-":
+            inputs.append(("<stdin>", lambda: contextlib.nullcontext(sys.stdin.buffer)))
+            continue
+        if os.path.isdir(path):
+            raise InputError(path, None, "is a directory, expected a file")
+        if not os.path.exists(path):
+            raise InputError(path, None, "no such file")
+        if not os.access(path, os.R_OK):
+            raise InputError(path, None, "permission denied")
+        inputs.append((path, functools.partial(open, path, "rb", buffering=0)))
+    return inputs
+
+
+def chunks_of_all(sources: Sequence[tuple[str, Opener]], encoding: str = "utf-8") -> Iterator[list[str]]:
+    """The line chunks of every input in turn, each opened only while it is read."""
+    for source, opener in sources:
+        with opener() as stream:
+            yield from read_line_chunks(stream, source, encoding)
 
 
 class _ByteSource:

@@ -1,27 +1,35 @@
-"""The training loop: length-bucketed batches, Adam, early stopping on dev entity F1; no CLI code."""
+"""The training loop: sentences in, a trained tagger out. Length-bucketed batches, Adam, weight
+averaging, early stopping on dev entity F1; prints nothing (callers follow it through hooks)."""
 
 from __future__ import annotations
 
 import logging
 import random
 import time
-from contextlib import contextmanager
-from dataclasses import asdict, replace
-from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Sequence
 
 import torch
 
-from .checkpoint import read_checkpoint, restore, save_checkpoint, vocab_digest
+from .averaging import WeightAverage
+from .checkpoint import (
+    Checkpointing,
+    LiveRun,
+    RunFacts,
+    read_checkpoint,
+    restore,
+    save_checkpoint,
+    vocab_digest,
+)
 from .config import ModelConfig, TrainConfig
 from .conll import Sentence
 from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
-from .model import BiLstmCrf
+from .model import BiLstmCrf, build_network
 from .schemes import Scheme, convert, spans, tag_set
 from .scoring import Scores, score
-from .tagger import Tagger, checked_device
-from .train_state import EpochLog, TrainingInterrupted, TrainingProgress
+from .tagger import Tagger
+from .train_state import EpochLog, TrainingHooks, TrainingInterrupted, TrainingProgress
 
 log = logging.getLogger(__name__)
 
@@ -64,53 +72,6 @@ def length_batches(lengths: torch.Tensor, batch_size: int, generator: torch.Gene
     return [batches[i] for i in shuffled]
 
 
-def warmed_up_decay(decay: float, step: int) -> float:
-    """The decay the average uses at update ``step`` (from 0): ``min(decay, (1 + step) / (10 + step))``.
-
-    Early on the average forgets fast, so it follows the trained weights out of their random start
-    instead of staying near it for ~1 / (1 - decay) steps.  Without this, 3 epochs on 300 Resume
-    sentences saved a model with dev F1 23.1 (72.3 unaveraged); with it, 65.6.
-    """
-    return min(decay, (1 + step) / (10 + step))
-
-
-class WeightAverage:
-    """An exponential moving average of the weights, used for evaluation and saving.
-
-    Dev F1 of the raw weights jumps from batch to batch; the average is smoother, so early
-    stopping picks a better epoch and the saved model generalises better.  ``steps`` counts the
-    updates so far; it sets the warm-up (:func:`warmed_up_decay`) and is kept in checkpoints.
-    """
-
-    def __init__(self, net: torch.nn.Module, decay: float) -> None:
-        self.net, self.decay, self.steps = net, decay, 0
-        self.shadow = {k: v.detach().clone() for k, v in net.state_dict().items() if v.is_floating_point()}
-
-    @torch.no_grad()
-    def update(self) -> None:
-        if self.decay <= 0:
-            return
-        weight = 1.0 - warmed_up_decay(self.decay, self.steps)
-        state = self.net.state_dict()
-        for name, value in self.shadow.items():
-            value.lerp_(state[name], weight)
-        self.steps += 1
-
-    @contextmanager
-    def swapped_in(self) -> Iterator[None]:
-        """Within the block the network holds the averaged weights; the trained ones come back after."""
-        if self.decay <= 0:
-            yield
-            return
-        state = self.net.state_dict()
-        kept = {k: state[k].detach().clone() for k in self.shadow}
-        self.net.load_state_dict(self.shadow, strict=False)
-        try:
-            yield
-        finally:
-            self.net.load_state_dict(kept, strict=False)
-
-
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
@@ -121,21 +82,18 @@ def train(
     dev_sentences: Sequence[Sentence],
     config: ModelConfig,
     settings: TrainConfig,
-    on_epoch: Callable[[EpochLog], None] | None = None,
-    progress: bool = False,
+    *,
     pretrained: dict[str, str] | None = None,
-    checkpoint: Path | None = None,
-    resume: bool = False,
-    should_stop: Callable[[], bool] = lambda: False,
-    job: dict[str, object] | None = None,
+    hooks: TrainingHooks | None = None,
+    checkpointing: Checkpointing | None = None,
 ) -> tuple[Tagger, list[EpochLog]]:
     """Train a model and return it (weights of the best dev epoch) with one log entry per epoch.
 
     ``pretrained`` maps a table ("words", "chars", "bigrams") to a word2vec/GloVe text file that
-    initialises it.  With ``checkpoint`` (and ``job``, facts stored with it for whoever resumes), the run's state is saved there after every epoch; with
-    ``resume`` it first continues from that state, ending with the model an uninterrupted run gives.
-    When ``should_stop()`` turns true, training stops between batches and raises
-    :class:`TrainingInterrupted`; the unfinished epoch is dropped.
+    initialises it. ``hooks`` follow and steer the run (:class:`~nertag.train_state.TrainingHooks`):
+    when ``should_stop()`` turns true, training stops between batches and raises
+    :class:`TrainingInterrupted`, dropping the unfinished epoch. With ``checkpointing`` the run's
+    state is saved after every epoch, and a resumed run ends with the model an uninterrupted one gives.
     """
     if not isinstance(settings, TrainConfig):
         raise TypeError(f"settings: expected a TrainConfig, got {type(settings).__name__}")
@@ -143,82 +101,88 @@ def train(
         raise ValueError("no training sentences")
     if not dev_sentences:
         raise ValueError("no dev sentences: expected at least one, to pick the best epoch by")
-    checked_device(settings.device)
+    hooks = hooks or TrainingHooks()
     if settings.threads:
         torch.set_num_threads(settings.threads)
     _seed_everything(settings.seed)
-    scheme = Scheme(config.scheme)
-    labels = {span.label for s in train_sentences for span in spans(s.tags)}
-    tags = tag_set(labels, scheme)
-    features = FeatureEncoder.fit([s.tokens for s in train_sentences], tags, config)
-    corpus = features.encode(
-        [s.tokens for s in train_sentences], [convert(s.tags, scheme) for s in train_sentences]
-    )
-    net = BiLstmCrf(
-        config,
-        tags,
-        **features.table_sizes(),
-    )
+    features, corpus = _encode_training_data(train_sentences, config)
+    net = build_network(config, features.tags.items, features.table_sizes(), settings.device)
     _load_pretrained(net, features, pretrained or {})
-    tagger = Tagger(config, features, net, settings.device)
-    optimizer = make_optimizer(net, settings.lr)
-    generator = torch.Generator().manual_seed(settings.seed)
+    tagger = Tagger(config, features, net)
+    run = LiveRun(
+        net, make_optimizer(net, settings.lr), WeightAverage(net, settings.ema_decay),
+        torch.Generator().manual_seed(settings.seed), TrainingProgress(),
+    )
+    facts = RunFacts(config, settings, checkpointing.job if checkpointing else None, vocab_digest(features.to_json()))
+    if checkpointing is not None:
+        _start_or_resume(run, facts, checkpointing)
     dev_tokens = [s.tokens for s in dev_sentences]
     dev_gold = [list(s.tags) for s in dev_sentences]
-
-    average = WeightAverage(net, settings.ema_decay)
-    progress_state, best_state = TrainingProgress(), None
-    meta = {
-        "model": config.to_json(),
-        "settings": asdict(settings),
-        "vocab_sha256": vocab_digest(features.to_json()),
-        "job": job or {},
-    }
-    if resume:
-        assert checkpoint is not None
-        saved, tensors = read_checkpoint(checkpoint)
-        if saved.get("vocab_sha256") != meta["vocab_sha256"] or saved.get("model") != meta["model"]:
-            raise ValueError(f"{checkpoint}: checkpoint was made with other training data or model settings")
-        best_state, progress_state = restore(saved, tensors, net, optimizer, average, generator)
-    elif checkpoint is not None:
-        save_checkpoint(checkpoint, net, optimizer, average, generator, None, progress_state, meta)
-    history = progress_state.history
-    for epoch in range(progress_state.epoch + 1, settings.epochs + 1):
-        if progress_state.stale >= settings.patience:
+    for epoch in range(run.progress.epoch + 1, settings.epochs + 1):
+        if run.progress.stale >= settings.patience:
             break
-        for group in optimizer.param_groups:
-            group["lr"] = settings.lr / (1 + settings.lr_decay * (epoch - 1))
         started = time.perf_counter()
         try:
-            loss = _train_epoch(net, corpus, optimizer, settings, generator, progress, epoch, average, should_stop)
+            loss = _train_epoch(run, corpus, settings, epoch, hooks)
         except TrainingInterrupted:
-            raise TrainingInterrupted(epoch - 1, str(checkpoint) if checkpoint else None) from None
-        report, averaged, state = _better_weights(tagger, average, dev_tokens, dev_gold)
-        improved = report.f1 > progress_state.best_f1
-        if improved:
-            progress_state.best_f1, progress_state.stale = report.f1, 0
-            best_state = state
-        else:
-            progress_state.stale += 1
-        entry = EpochLog(
-            epoch, loss, report.precision, report.recall, report.f1, time.perf_counter() - started, improved,
-            averaged,
-        )
-        history.append(entry)
-        progress_state.epoch = epoch
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, net, optimizer, average, generator, best_state, progress_state, meta)
-        if on_epoch:
-            on_epoch(entry)
-        if progress_state.stale >= settings.patience:
+            raise TrainingInterrupted(epoch - 1, str(checkpointing.path) if checkpointing else None) from None
+        entry = _keep_if_better(run, tagger, dev_tokens, dev_gold, epoch, loss, started)
+        if checkpointing is not None:
+            save_checkpoint(checkpointing.path, run, facts)
+        if hooks.on_epoch:
+            hooks.on_epoch(entry)
+        if run.progress.stale >= settings.patience:
             log.info("no dev F1 gain in %d epochs; stopping", settings.patience)
     # TrainConfig holds epochs and patience >= 1, so a fresh run trains at least one epoch and a
     # resumed one brings the epochs it had.
-    assert history, "training ran no epoch"
-    if best_state is not None:
-        net.load_state_dict(best_state)
+    assert run.progress.history, "training ran no epoch"
+    if run.best_state is not None:
+        net.load_state_dict(run.best_state)
     net.eval()
-    return tagger, history
+    return tagger, run.progress.history
+
+
+def _encode_training_data(sentences: Sequence[Sentence], config: ModelConfig) -> tuple[FeatureEncoder, EncodedCorpus]:
+    """Vocabularies fitted on the training sentences, and those sentences encoded with their tags
+    in the scheme the model decodes in."""
+    scheme = Scheme(config.scheme)
+    tags = tag_set({span.label for s in sentences for span in spans(s.tags)}, scheme)
+    features = FeatureEncoder.fit([s.tokens for s in sentences], tags, config)
+    corpus = features.encode([s.tokens for s in sentences], [convert(s.tags, scheme) for s in sentences])
+    return features, corpus
+
+
+def _start_or_resume(run: LiveRun, facts: RunFacts, checkpointing: Checkpointing) -> None:
+    """Continue from the checkpoint (which must come from the same data and settings), or write
+    the first one, so that a run stopped in its first epoch can be resumed too."""
+    if not checkpointing.resume:
+        save_checkpoint(checkpointing.path, run, facts)
+        return
+    saved, tensors = read_checkpoint(checkpointing.path)
+    if saved.facts.vocab_sha256 != facts.vocab_sha256 or saved.facts.model != facts.model:
+        raise ValueError(f"{checkpointing.path}: checkpoint was made with other training data or model settings")
+    restore(saved, tensors, run)
+
+
+def _keep_if_better(
+    run: LiveRun, tagger: Tagger, dev_tokens: Sequence[Sequence[str]], dev_gold: Sequence[Sequence[str]],
+    epoch: int, loss: float, started: float,
+) -> EpochLog:
+    """Score the epoch on dev, keep its weights if they are the best so far, and log it."""
+    report, averaged, state = _better_weights(tagger, run.average, dev_tokens, dev_gold)
+    progress = run.progress
+    improved = report.f1 > progress.best_f1
+    if improved:
+        progress.best_f1, progress.stale = report.f1, 0
+        run.best_state = state
+    else:
+        progress.stale += 1
+    entry = EpochLog(
+        epoch, loss, report.precision, report.recall, report.f1, time.perf_counter() - started, improved, averaged
+    )
+    progress.history.append(entry)
+    progress.epoch = epoch
+    return entry
 
 
 def _better_weights(
@@ -252,25 +216,17 @@ def _load_pretrained(net: BiLstmCrf, features: FeatureEncoder, files: dict[str, 
         log.info("%s: vectors for %d of %d %s", path, found, len(vocab) - 2, table)
 
 
-def _train_epoch(
-    net: BiLstmCrf,
-    corpus: EncodedCorpus,
-    optimizer: torch.optim.Optimizer,
-    settings: TrainConfig,
-    generator: torch.Generator,
-    progress: bool,
-    epoch: int,
-    average: "WeightAverage | None" = None,
-    should_stop: Callable[[], bool] = lambda: False,
-) -> float:
-    from tqdm import tqdm
-
+def _train_epoch(run: LiveRun, corpus: EncodedCorpus, settings: TrainConfig, epoch: int, hooks: TrainingHooks) -> float:
+    """One pass over the training corpus; returns the mean loss per sentence."""
+    net, optimizer = run.net, run.optimizer
+    for group in optimizer.param_groups:
+        group["lr"] = settings.lr / (1 + settings.lr_decay * (epoch - 1))
     net.train()
     device = next(net.parameters()).device
     total = torch.zeros((), device=device)
-    batches = length_batches(corpus.lengths, settings.batch_size, generator)
-    for indices in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=not progress, unit="batch"):
-        if should_stop():
+    batches = length_batches(corpus.lengths, settings.batch_size, run.generator)
+    for done, indices in enumerate(batches, start=1):
+        if hooks.should_stop():
             raise TrainingInterrupted(epoch - 1, None)
         batch = corpus.batch(indices).to(device)
         loss = net.loss(batch)
@@ -278,7 +234,8 @@ def _train_epoch(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), settings.clip)
         optimizer.step()
-        if average is not None:
-            average.update()
+        run.average.update()
         total += loss.detach() * len(indices)
+        if hooks.on_batch:
+            hooks.on_batch(done, len(batches))
     return float(total) / len(corpus)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,17 @@ class TrainingInterrupted(Exception):
         self.epoch, self.checkpoint = epoch, checkpoint
         where = f"; continue with --resume {checkpoint}" if checkpoint else ""
         super().__init__(f"training stopped after epoch {epoch}{where}")
+
+
+@dataclass
+class TrainingHooks:
+    """How a caller follows and steers a run: the loop itself prints nothing and draws no bar.
+
+    ``on_epoch`` gets each epoch's log; ``on_batch(done, total)`` each finished batch of an epoch
+    (a progress bar); when ``should_stop()`` turns true the run stops between batches and raises
+    :class:`TrainingInterrupted`.
+    """
+
+    on_epoch: Callable[[EpochLog], None] | None = None
+    on_batch: Callable[[int, int], None] | None = None
+    should_stop: Callable[[], bool] = field(default=lambda: False)

@@ -22,10 +22,10 @@ class Vocab:
             raise ValueError("vocabulary items must be distinct")
 
     @classmethod
-    def build(cls, counts: Counter[str], min_count: int = 1, max_size: int | None = None) -> "Vocab":
+    def build(cls, counts: Counter[str], min_count: int = 1) -> "Vocab":
         """Keep items seen at least ``min_count`` times, most frequent first (ties by string)."""
         kept = sorted((item for item, n in counts.items() if n >= min_count), key=lambda i: (-counts[i], i))
-        return cls(kept[:max_size] if max_size else kept)
+        return cls(kept)
 
     def __len__(self) -> int:
         return len(self.items)

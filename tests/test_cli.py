@@ -135,10 +135,10 @@ def test_score_writes_errors_side_by_side(runner: CliRunner, tmp_path: Path) -> 
 
 
 def test_nbest_readings(runner: CliRunner, en_model_dir: Path) -> None:
-    from nertag import tag
+    from nertag import tag, tag_nbest
 
     text = "John Smith visited New York . Reuters"
-    readings = tag(text, model=str(en_model_dir), nbest=3)
+    readings = tag_nbest(text, 3, model=str(en_model_dir))
     assert len(readings) == 2  # two sentences
     for options in readings:
         probabilities = [r.probability for r in options]

@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from nertag.conll import InputError, Sentence, corpus_scheme, parse_conll, read_conll, to_dataset, write_conll
+from nertag.conll import (
+    InputError,
+    Sentence,
+    corpus_scheme,
+    parse_conll,
+    read_conll,
+    to_dataset,
+    write_conll,
+)
 from nertag.schemes import Scheme
 
 

@@ -11,7 +11,13 @@ from torchcrf import CRF as ReferenceCRF
 from nertag.config import ModelConfig
 from nertag.crf import CRF
 from nertag.model import BiLstmCrf
-from nertag.schemes import Scheme, allowed_transitions, continuation_tags, spans, tag_set
+from nertag.schemes import (
+    Scheme,
+    allowed_transitions,
+    continuation_tags,
+    spans,
+    tag_set,
+)
 
 
 def path_score(crf: CRF, emissions: torch.Tensor, path: tuple[int, ...]) -> torch.Tensor:

@@ -18,9 +18,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
+from nertag.commands.tag import conll_sentence_chunks, tag_stream
 from nertag.routing import ModelChoice
 from nertag.text_input import read_line_chunks
-from nertag.workflows import conll_sentence_chunks, tag_stream
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nertag import load
-from nertag.workflows import read_lines, tag_lines
+from nertag.commands.tag import read_lines, tag_lines
 
 ODD = ["\t", " ", "\u200b", "\u200d", "\u0301", "\x00", "\x07", "\x0b", "\x0c", "\x85", "\u2028", "\ufeff", "😀", "👩‍👩‍👧",
        "姚明", "河南省", "。", "！", "…", "Ｊｏｈｎ", "John", "Smith", "New", "York", ".", "\r"]

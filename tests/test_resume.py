@@ -10,12 +10,21 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from cli import main
-from nertag.checkpoint import checkpoint_path, read_checkpoint, restore, save_checkpoint
-from nertag.config import TrainConfig
+from nertag.averaging import WeightAverage, warmed_up_decay
+from nertag.checkpoint import (
+    Checkpointing,
+    LiveRun,
+    RunFacts,
+    checkpoint_path,
+    read_checkpoint,
+    restore,
+    save_checkpoint,
+)
+from nertag.commands.train import train_from_files
+from nertag.config import ModelConfig, TrainConfig, TrainingJob
 from nertag.conll import InputError, read_conll
-from nertag.train import WeightAverage, train, warmed_up_decay
-from nertag.train_state import TrainingInterrupted, TrainingProgress
-from nertag.workflows import train_from_files
+from nertag.train import train
+from nertag.train_state import TrainingHooks, TrainingInterrupted, TrainingProgress
 
 from .conftest import tiny_config
 
@@ -35,13 +44,13 @@ def stop_after(batches: int):
 @pytest.mark.parametrize("batches_before_stop", [0, 4, 7])
 def test_resume_reproduces_the_uninterrupted_model(en_path: Path, tmp_path: Path, batches_before_stop: int) -> None:
     whole = tmp_path / "whole"
-    train_from_files(str(en_path), str(en_path), str(whole), tiny_config, SETTINGS)
+    train_from_files(TrainingJob(train=str(en_path), dev=str(en_path), out=str(whole)), tiny_config, SETTINGS)
     assert not checkpoint_path(whole).exists(), "a finished run removes its checkpoint"
 
     split = tmp_path / "split"
     with pytest.raises(TrainingInterrupted) as stopped:
-        train_from_files(str(en_path), str(en_path), str(split), tiny_config, SETTINGS,
-                         should_stop=stop_after(batches_before_stop))
+        train_from_files(TrainingJob(train=str(en_path), dev=str(en_path), out=str(split)), tiny_config, SETTINGS,
+                         TrainingHooks(should_stop=stop_after(batches_before_stop)))
     assert stopped.value.epoch == batches_before_stop // 3  # 5 sentences in batches of 2: 3 a epoch
     assert checkpoint_path(split).is_dir() and not split.exists()
 
@@ -62,35 +71,44 @@ def test_resume_restores_the_whole_state_the_weight_average_included(en_path: Pa
     sentences = read_conll(en_path)
     config = tiny_config(sentences)
     whole, split = tmp_path / "whole", tmp_path / "split"
-    train(sentences, sentences, config, SETTINGS, checkpoint=whole)
+    train(sentences, sentences, config, SETTINGS, checkpointing=Checkpointing(whole))
     with pytest.raises(TrainingInterrupted):
-        train(sentences, sentences, config, SETTINGS, checkpoint=split, should_stop=stop_after(batches_before_stop))
+        train(sentences, sentences, config, SETTINGS, checkpointing=Checkpointing(split),
+              hooks=TrainingHooks(should_stop=stop_after(batches_before_stop)))
     stopped_state, _ = read_checkpoint(split)
-    assert stopped_state["ema_steps"] == 3 * (batches_before_stop // 3)
-    train(sentences, sentences, config, SETTINGS, checkpoint=split, resume=True)
+    assert stopped_state.ema_steps == 3 * (batches_before_stop // 3)
+    train(sentences, sentences, config, SETTINGS, checkpointing=Checkpointing(split, resume=True))
 
     (expected_state, expected), (resumed_state, resumed) = read_checkpoint(whole), read_checkpoint(split)
-    assert expected_state["ema_steps"] == resumed_state["ema_steps"] == 4 * 3
+    assert expected_state.ema_steps == resumed_state.ema_steps == 4 * 3
     assert expected.keys() == resumed.keys() and any(k.startswith("ema/") for k in expected)
     assert [k for k in expected if not torch.equal(expected[k], resumed[k])] == []
 
 
 def test_a_checkpoint_without_an_update_count_resumes_without_warm_up(tmp_path: Path) -> None:
     """Checkpoints from before the warm-up: their run averaged with the full decay from the start."""
+    import json
+
     net = torch.nn.Linear(2, 2)
     optimizer = torch.optim.Adam(net.parameters())
     average = WeightAverage(net, 0.9)
     average.steps = 5
-    save_checkpoint(tmp_path / "cp", net, optimizer, average, torch.Generator(), None, TrainingProgress(), {})
+    facts = RunFacts(ModelConfig(), TrainConfig(), None, "digest")
+    save_checkpoint(tmp_path / "cp", LiveRun(net, optimizer, average, torch.Generator(), TrainingProgress()), facts)
     state, tensors = read_checkpoint(tmp_path / "cp")
-    fresh = WeightAverage(net, 0.9)
-    restore(state, tensors, net, optimizer, fresh, torch.Generator())
-    assert fresh.steps == 5
-    del state["ema_steps"]
-    restore(state, tensors, net, optimizer, fresh, torch.Generator())
-    assert warmed_up_decay(0.9, fresh.steps) == 0.9
+    fresh = LiveRun(net, optimizer, WeightAverage(net, 0.9), torch.Generator(), TrainingProgress())
+    restore(state, tensors, fresh)
+    assert fresh.average.steps == 5
+    state_file = tmp_path / "cp" / "state.json"
+    saved = json.loads(state_file.read_text())
+    del saved["ema_steps"]
+    state_file.write_text(json.dumps(saved))
+    state, tensors = read_checkpoint(tmp_path / "cp")
+    restore(state, tensors, fresh)
+    assert warmed_up_decay(0.9, fresh.average.steps) == 0.9
+    state_file.write_text(json.dumps({**saved, "ema_steps": -1}))
     with pytest.raises(InputError, match="ema_steps: expected a count >= 0, got -1"):
-        restore({**state, "ema_steps": -1}, tensors, net, optimizer, fresh, torch.Generator())
+        read_checkpoint(tmp_path / "cp")
 
 
 def test_resume_of_something_else_is_refused(tmp_path: Path) -> None:

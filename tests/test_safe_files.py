@@ -13,7 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from nertag.safe_write import OutputError, check_folder_target, open_output, write_folder
+from nertag.safe_write import (
+    OutputError,
+    check_folder_target,
+    open_output,
+    write_folder,
+)
 
 TINY = ["--epochs", "1", "--word-dim", "8", "--char-dim", "4", "--hidden-size", "8", "--device", "cpu"]
 

@@ -15,11 +15,12 @@ import torch
 from click.testing import CliRunner
 
 from cli import main
+from nertag.averaging import WeightAverage, warmed_up_decay
 from nertag.config import TrainConfig
 from nertag.conll import read_conll
 from nertag.schemes import Scheme, convert
 from nertag.tagger import Tagger
-from nertag.train import WeightAverage, train, warmed_up_decay
+from nertag.train import train
 
 from .conftest import tiny_config
 

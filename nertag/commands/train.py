@@ -1,0 +1,106 @@
+"""``nertag train``: read corpora from files, train, and save the model where nothing of the user's is lost."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..checkpoint import Checkpointing, checkpoint_path
+from ..config import ModelConfig, TrainConfig, TrainingJob
+from ..conll import Sentence, corpus_scheme, read_conll
+from ..errors import InputError
+from ..safe_write import check_folder_target, remove_own_folder
+from ..schemes import label_of
+from ..serialize import save
+from ..tagger import Tagger
+from ..train import train
+from ..train_state import EpochLog, TrainingHooks
+
+
+def train_from_files(
+    job: TrainingJob,
+    configure: Callable[[Sequence[Sentence]], ModelConfig],
+    settings: TrainConfig,
+    hooks: TrainingHooks | None = None,
+    resume: bool = False,
+) -> tuple[Tagger, list[EpochLog]]:
+    """Read the job's corpora, train, and save the best epoch's model to ``job.out``.
+
+    ``configure`` picks the model settings from the training sentences (defaults depend on them).
+    The run keeps a checkpoint in ``<out>.checkpoint`` after every epoch, removed once the model is
+    saved; ``resume`` continues from it. Both folders are checked before anything is read or
+    trained: each must be absent, empty, or an earlier nertag model (checkpoint).
+    """
+    model_folder = check_folder_target(job.out, kind="model")
+    checkpoint = checkpoint_path(model_folder)
+    if not resume:
+        check_folder_target(checkpoint, kind="checkpoint")
+    train_sentences, dev_sentences, dev_name = read_corpora(job, settings.seed)
+    config = configure(train_sentences)
+    tagger, history = train(
+        train_sentences, dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
+        checkpointing=Checkpointing(checkpoint, job, resume),
+    )
+    best = max(history, key=lambda e: e.f1)
+    facts = {
+        "train": os.path.basename(job.train),
+        "dev": dev_name,
+        "corpus_scheme": corpus_scheme(train_sentences).value,
+        "best_epoch": best.epoch,
+        "epochs_run": len(history),
+        "dev_f1": round(best.f1, 6),
+        "settings": asdict(settings),
+        "history": [
+            {"epoch": e.epoch, "loss": round(e.loss, 6), "dev_f1": round(e.f1, 6), "seconds": round(e.seconds, 2)}
+            for e in history
+        ],
+        "pretrained": {k: os.path.basename(v) for k, v in job.pretrained.items()},
+    }
+    save(tagger, model_folder, extra={"training": facts}, weights_dtype=job.weights_dtype)
+    remove_own_folder(checkpoint, kind="checkpoint")
+    return tagger, history
+
+
+def read_corpora(job: TrainingJob, seed: int) -> tuple[list[Sentence], list[Sentence], str]:
+    """Training and dev sentences, and how dev was found: the dev file, or a share of train held out."""
+    train_sentences = read_conll(job.train, job.tag_column)
+    if job.dev is not None:
+        dev_sentences = read_conll(job.dev, job.tag_column)
+        check_labels(train_sentences, dev_sentences, job.dev)
+        return train_sentences, dev_sentences, os.path.basename(job.dev)
+    rest, held = hold_out(train_sentences, job.dev_fraction, seed)
+    return rest, held, f"{job.dev_fraction:g} of {os.path.basename(job.train)} held out with seed {seed}"
+
+
+def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+    """Split off a seeded random ``fraction`` of the sentences: (rest, held out)."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"give --dev, or a --dev-fraction between 0 and 1 (got {fraction})")
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    cut = max(1, round(fraction * len(sentences)))
+    held = set(order[:cut])
+    return [s for i, s in enumerate(sentences) if i not in held], [sentences[i] for i in sorted(held)]
+
+
+def check_labels(train_sentences: Sequence[Sentence], other: Sequence[Sentence], source: str) -> None:
+    """Refuse a dev corpus with a label the training corpus never shows, naming its line."""
+    known = {label_of(t) for s in train_sentences for t in s.tags}
+    for sentence in other:
+        for offset, tag in enumerate(sentence.tags):
+            if tag != "O" and label_of(tag) not in known:
+                raise InputError(source, sentence.line + offset, f"label {label_of(tag)!r} does not occur in the training file")
+
+
+def resume_job(checkpoint: str | Path) -> tuple[TrainingJob, ModelConfig, TrainConfig, list[EpochLog]]:
+    """What a stopped run was doing, from its checkpoint: its job, model and training settings, and
+    the epochs it finished."""
+    from ..checkpoint import read_checkpoint
+
+    state, _ = read_checkpoint(Path(checkpoint))
+    if state.facts.job is None:
+        raise InputError(str(checkpoint), None, "this checkpoint was not written by `nertag train`; nothing says what to resume")
+    return state.facts.job, state.facts.model, state.facts.settings, state.progress.history

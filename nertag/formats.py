@@ -1,0 +1,69 @@
+"""Tagged records to output text: JSON lines, CoNLL columns or an HTML page, written piece by piece.
+
+Works from plain records (:mod:`nertag.records`) and knows nothing of models, so a stream can be
+written as it is tagged. Column output reads the model's own tokens from the record: the text is
+never tokenized a second time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Sequence, TextIO
+
+from .conll import Sentence, write_conll
+from .records import Entity, Reading, TaggedText
+
+FORMATS = ("jsonl", "conll", "html")
+
+
+class RecordWriter:
+    """Writes one output format: :meth:`write` a document at a time between :meth:`start` and :meth:`finish`."""
+
+    def __init__(self, out: TextIO, output_format: str) -> None:
+        if output_format not in FORMATS:
+            raise ValueError(f"output format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
+        self.out, self.format = out, output_format
+        self._colours: dict[str, str] | None = None
+
+    def start(self, labels: Iterable[str], first_texts: Sequence[str]) -> None:
+        """Open the output (an HTML page's head and legend, from every label the models can give)."""
+        if self.format == "html":
+            from .html import label_colours, looks_chinese_page, page_start
+
+            labels = sorted(labels)
+            self._colours = label_colours(labels)
+            self.out.write(page_start(labels, looks_chinese_page(first_texts)))
+
+    def write(self, model: str, tagged: TaggedText, entities: Sequence[Entity]) -> None:
+        """One document with the ``entities`` kept of it, and the model that tagged it."""
+        if self.format == "jsonl":
+            record = {"text": tagged.text, "entities": [e.to_json() for e in entities], "model": model}
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif self.format == "html":
+            from .html import render_document
+
+            assert self._colours is not None, "start() opens the page"
+            self.out.write(render_document(tagged.text, entities, self._colours))
+        else:  # one block of columns per document, its sentences run together
+            pairs = [pair for sentence in tagged.token_tags(entities) for pair in sentence]
+            self.out.write("".join(f"{token} {tag}\n" for token, tag in pairs) + "\n")
+
+    def write_readings(self, model: str, text: str, readings: Sequence[Sequence[Reading]]) -> None:
+        """The n best labellings of each sentence of ``text`` (JSON lines only)."""
+        sentences = [[r.to_json() for r in options] for options in readings]
+        self.out.write(json.dumps({"text": text, "sentences": sentences, "model": model}, ensure_ascii=False) + "\n")
+
+    def write_tokens(self, model: str, sentence: Sentence, tags: Sequence[str]) -> None:
+        """A pre-tokenized sentence with its predicted tags."""
+        if self.format == "jsonl":
+            record = {"tokens": list(sentence.tokens), "tags": list(tags), "model": model}
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            write_conll([sentence.with_tags(tags)], self.out)
+
+    def finish(self) -> None:
+        if self.format == "html":
+            from .html import page_end
+
+            self.out.write(page_end())
+        self.out.flush()
