@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -140,28 +141,69 @@ def test_sigterm_stops_cleanly_with_a_checkpoint(zh_path: Path, tmp_path: Path) 
     assert checkpoint_path(out).is_dir() and not out.exists()
 
 
+# Runs `nertag train` with every folder save slowed down and announced on stderr, so a test can
+# tell whether a kill landed while a model or checkpoint was being written.
+SLOW_SAVES = """
+import sys, time
+import nertag.checkpoint, nertag.serialize, nertag.safe_write
+original = nertag.safe_write.write_folder
+def announced(path, fill, kind="model"):
+    def slow_fill(staging):
+        fill(staging)
+        time.sleep(0.4)
+    print("SAVE-START", kind, flush=True, file=sys.stderr)
+    result = original(path, slow_fill, kind)
+    print("SAVE-END", kind, flush=True, file=sys.stderr)
+    return result
+nertag.checkpoint.write_folder = nertag.serialize.write_folder = announced
+from cli import main
+main(sys.argv[1:], prog_name="nertag")
+"""
+
+
 def test_killing_at_random_moments_never_leaves_a_broken_model(en_path: Path, tmp_path: Path) -> None:
+    """Kills at random moments, half of them inside a save (the process says when one starts and
+    ends); after each, whatever is on disk loads, and at least one kill provably hit a save."""
     import random
     import subprocess
     import sys
+    import threading
     import time
 
     from nertag import load
 
     out = tmp_path / "model"
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, str(root / "cli.py"), "train", "--train", str(en_path), "--dev", str(en_path),
+    driver = tmp_path / "slow_saves.py"
+    driver.write_text(SLOW_SAVES)
+    command = [sys.executable, str(driver), "train", "--train", str(en_path), "--dev", str(en_path),
                "--out", str(out), "--epochs", "3", "--hidden-size", "8", "--word-dim", "8", "--char-dim", "4"]
     chance = random.Random(5)
-    for _ in range(6):
-        process = subprocess.Popen(command, stderr=subprocess.DEVNULL, cwd=root)
-        time.sleep(chance.uniform(1.0, 4.0))
+    landed_in_a_save = 0
+    for round_number in range(6):
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+        marks: list[str] = []
+        reader = threading.Thread(target=lambda: marks.extend(line.split()[0] for line in process.stderr))  # type: ignore[union-attr]
+        reader.start()
+        if round_number % 2:  # aim inside a save: wait for one to start, kill during its slow part
+            deadline = time.monotonic() + 60
+            wanted = chance.randint(1, 3)
+            while marks.count("SAVE-START") < wanted and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(chance.uniform(0.0, 0.3))
+        else:
+            time.sleep(chance.uniform(1.0, 4.0))
+        in_save = bool(marks) and marks.count("SAVE-START") > marks.count("SAVE-END")
         process.kill()
         process.wait()
+        reader.join()
+        process.stderr.close()  # type: ignore[union-attr]
+        landed_in_a_save += in_save and process.returncode == -9
         if out.exists():
             load(out)  # a complete model, old or new
         if checkpoint_path(out).exists():
             read_checkpoint(checkpoint_path(out))
         leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
         for name in leftovers:  # staging folders of a killed save are never the model itself
-            assert name.startswith((".model.", ".model.checkpoint."))
+            assert name.startswith((".model.", ".model.checkpoint.")) and name.endswith(".nertag-tmp")
+    assert landed_in_a_save >= 1, "no kill landed inside a save"
