@@ -26,6 +26,11 @@ from .errors import OutputError
 
 MODEL_FILES = frozenset({"config.json", "vocab.json", "weights.safetensors"})
 CHECKPOINT_FILES = frozenset({"state.json", "tensors.safetensors"})
+# Folder kinds: the files such a folder holds, the file that marks it complete, and a key of that file.
+_FOLDER_KINDS = {
+    "model": (MODEL_FILES, "config.json", "format_version"),
+    "checkpoint": (CHECKPOINT_FILES, "state.json", "progress"),
+}
 
 
 def current_umask() -> int:
@@ -130,23 +135,16 @@ def _describe(entries: list[str]) -> str:
     return f"{shown}{more}"
 
 
-def is_nertag_model(folder: Path) -> bool:
-    """A folder holding nothing but a model nertag saved (its config names a format version)."""
+def written_by_nertag(folder: Path, kind: str = "model") -> bool:
+    """A folder holding nothing but a nertag model (or checkpoint): only its file names, and the
+    JSON file that marks it complete names the key nertag writes there."""
+    names, marker, key = _FOLDER_KINDS[kind]
     try:
         entries = set(os.listdir(folder))
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        data = json.loads((folder / marker).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return entries <= MODEL_FILES and isinstance(config, dict) and "format_version" in config
-
-
-def is_nertag_checkpoint(folder: Path) -> bool:
-    try:
-        entries = set(os.listdir(folder))
-        state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return entries <= CHECKPOINT_FILES and isinstance(state, dict) and "progress" in state
+    return entries <= names and isinstance(data, dict) and key in data
 
 
 def check_folder_target(path: str | Path, kind: str = "model") -> Path:
@@ -154,13 +152,12 @@ def check_folder_target(path: str | Path, kind: str = "model") -> Path:
     naming the folder and what is in it. Called before training starts, so nothing is wasted."""
     given = Path(path)
     real = Path(os.path.realpath(given))
-    recognise = is_nertag_checkpoint if kind == "checkpoint" else is_nertag_model
     if not real.exists():  # absent, or a dangling link, which is written through
         return real
     if not real.is_dir():
         raise OutputError(path, f"is a file, not a folder; nertag writes a {kind} only into an absent or empty folder or over an earlier nertag {kind}")
     entries = os.listdir(real)
-    if entries and not recognise(real):
+    if entries and not written_by_nertag(real, kind):
         raise OutputError(
             path,
             f"holds files nertag did not write ({_describe(entries)}); give an absent or empty folder, "
@@ -216,6 +213,5 @@ def _apply_umask(staging: Path) -> None:
 
 def remove_own_folder(path: Path, kind: str = "checkpoint") -> None:
     """Remove a folder only if it is recognisably one nertag wrote (a checkpoint or a model)."""
-    recognise = is_nertag_checkpoint if kind == "checkpoint" else is_nertag_model
-    if path.is_dir() and not path.is_symlink() and recognise(path):
+    if path.is_dir() and not path.is_symlink() and written_by_nertag(path, kind):
         shutil.rmtree(path, ignore_errors=True)
