@@ -89,7 +89,8 @@ def _load_tagger(model: str, device: str, precision: str = "float32") -> Any:
 
 
 @main.command("train")
-@click.option("--train", "train_path", default=None, type=click.Path(dir_okay=False), help="Training corpus (CoNLL columns).")
+@click.option("--train", "train_paths", multiple=True, type=click.Path(dir_okay=False), help="Training corpus (CoNLL columns); repeat to train on several.")
+@click.option("--label-map", "label_maps", multiple=True, help="Map corpus labels to model labels, e.g. NAME=PER,ADDRESS=LOC,POSITION=O (O drops a label); repeatable.")
 @click.option("--dev", "dev_path", default=None, type=click.Path(dir_okay=False), help="Dev corpus, for early stopping.")
 @click.option("--dev-fraction", default=0.0, help="Without --dev: hold out this share of TRAIN (drawn with --seed) as dev.")
 @click.option("--embeddings", type=click.Path(dir_okay=False), default=None, help="word2vec/GloVe text file for the word table (char-unit models: the segmenter-word table).")
@@ -120,12 +121,15 @@ def _load_tagger(model: str, device: str, precision: str = "float32") -> Any:
 @click.option("--bigram-dim", type=int, default=None, help="Character bigram embedding size; 0 turns bigrams off.")
 @click.option("--segment-dim", type=int, default=None, help="Embedding size of jieba words holding each character; 0 turns them off.")
 @click.option("--lexicon/--no-lexicon", default=None, help="Dictionary-match features per character (char-unit models).")
+@click.option("--latin-runs/--no-latin-runs", default=None, help="Char-unit models: a run of Latin letters and digits is one token.")
+@click.option("--shape-dim", type=int, default=None, help="Embedding size of each token's shape (CJK, Capitalised, digits...); 0 turns it off.")
 @click.option("--min-word-count", type=int, default=None, help="Rarer training tokens become <unk>.")
 @click.option("--min-bigram-count", type=int, default=None)
 @click.option("--min-segment-count", type=int, default=None, help="Rarer segmenter words become <unk> (counted per character).")
 @friendly_errors
 def train_command(
-    train_path: str | None, dev_path: str | None, out_dir: str | None, resume_dir: str | None, **options: Any
+    train_paths: tuple[str, ...], dev_path: str | None, out_dir: str | None, resume_dir: str | None,
+    label_maps: tuple[str, ...], **options: Any
 ) -> None:
     """Train a model on TRAIN, stop early on DEV entity F1, save the best epoch to OUT.
 
@@ -134,12 +138,13 @@ def train_command(
     """
     from nertag.config import TrainingJob
     from nertag.safe_write import check_output_file
+    from nertag.schemes import parse_label_map
     from nertag.train import default_config
 
     if resume_dir is not None:
         _resume(resume_dir)
         return
-    if train_path is None or out_dir is None:
+    if not train_paths or out_dir is None:
         raise click.UsageError("give --train and --out (or --resume CHECKPOINT)")
     if dev_path is None and not options["dev_fraction"]:
         raise click.UsageError("give --dev FILE, or --dev-fraction to hold out part of --train")
@@ -151,17 +156,18 @@ def train_command(
     )
     files = {"words": options["embeddings"], "chars": options["char_embeddings"], "bigrams": options["bigram_embeddings"]}
     job = TrainingJob(
-        train=train_path, out=out_dir, dev=dev_path, dev_fraction=options["dev_fraction"], tag_column=options["tag_column"],
+        train=train_paths, out=out_dir, dev=dev_path, label_map=parse_label_map(label_maps), dev_fraction=options["dev_fraction"], tag_column=options["tag_column"],
         weights_dtype=options["weights_dtype"], pretrained={table: path for table, path in files.items() if path},
     )
-    check_output_file(options["plot_path"], [train_path, dev_path, *job.pretrained.values()])
+    check_output_file(options["plot_path"], [*train_paths, dev_path, *job.pretrained.values()])
 
     def configure(sentences: Any) -> ModelConfig:
         return default_config(
             sentences, token_unit=options["unit"], scheme=options["scheme"], cell=options["cell"],
             hidden_size=options["hidden_size"], layers=options["layers"], dropout=options["dropout"],
             word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
-            segment_dim=options["segment_dim"], lexicon=options["lexicon"],
+            segment_dim=options["segment_dim"], lexicon=options["lexicon"], latin_runs=options["latin_runs"],
+            shape_dim=options["shape_dim"],
             min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
             min_segment_count=options["min_segment_count"],
         )
@@ -182,7 +188,7 @@ def _run_training(job: Any, configure: Callable[[Any], ModelConfig], settings: T
         finally:
             if bar is not None:
                 bar.close()
-    _finish_training(history, job.out, plot_path, job.train)
+    _finish_training(history, job.out, plot_path, " ".join(job.train))
 
 
 def _batch_reporter(bar: Any) -> Callable[[int, int], None] | None:
@@ -312,18 +318,20 @@ def tag_command(
 @click.option("--mode", type=click.Choice(["conlleval", "strict"]), default="conlleval", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--tag-column", default=-1, show_default=True)
+@click.option("--label-map", "label_maps", multiple=True, help="Map labels of both files first, e.g. NAME=PER,POSITION=O.")
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write sentences with wrong entities here, gold and predicted side by side.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True, help="bfloat16: faster LSTMs on CPUs with native bf16 (see BENCHMARKS.md).")
 @friendly_errors
 def score_command(
     gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int,
-    errors_path: str | None, device: str | None, precision: str,
+    errors_path: str | None, device: str | None, precision: str, label_maps: tuple[str, ...],
 ) -> None:
     """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
     import json
 
     from nertag.commands.score import score_files
+    from nertag.schemes import parse_label_map
 
     if (pred is None) == (model is None):
         raise click.UsageError("give either a PRED file or --model, not both or neither")
@@ -333,7 +341,7 @@ def score_command(
     tagger = _load_tagger(model, device or "cpu", precision=precision) if model else None
     progress = _progress_bar(" sentences") if tagger is not None else None
     try:
-        report = score_files(gold, pred, tagger, mode, tag_column, errors_path, progress)
+        report = score_files(gold, pred, tagger, mode, tag_column, errors_path, progress, parse_label_map(label_maps))
     finally:
         if progress is not None:
             progress.close()

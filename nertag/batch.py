@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
+SHAPE_CLASSES = 10  # token shape ids (nertag.features.token_shape) are 1-9; 0 is padding
 _HOST_FIELDS = frozenset({"lengths", "char_lengths"})  # Batch fields that stay on the CPU
 
 
@@ -26,6 +27,7 @@ class Batch:
     bigrams: torch.Tensor | None = None  # (B, T, 2) ids of the left and right character bigram
     segments: torch.Tensor | None = None  # (B, T, 2) id of the segmenter's word and place in it (1-4)
     lexicon: torch.Tensor | None = None  # (B, T, lexicon.WIDTH) dictionary-match strengths
+    shapes: torch.Tensor | None = None  # (B, T, 1) shape class of each token (features.token_shape)
     tags: torch.Tensor | None = None  # (B, T) gold tag ids, 0 on padding
 
     def to(self, device: torch.device | str) -> "Batch":

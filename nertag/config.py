@@ -33,6 +33,8 @@ class ModelConfig:
     segment_dim: int = 0  # embedding of the jieba word holding each character (char-unit models)
     segment_position_dim: int = 10  # and of the character's place in it: B, M, E or S
     lexicon: bool = False  # dictionary matches per character and role/length (nertag.lexicon), char-unit
+    latin_runs: bool = False  # char-unit: a run of Latin letters and digits is one token ("Google", "iPhone6")
+    shape_dim: int = 0  # embedding of each token's shape (CJK, lower, Capitalised, UPPER, digits...); 0: none
     min_segment_count: int = 2  # counted per character, so a two-character word seen once counts 2
     min_word_count: int = 1  # rarer training tokens map to <unk>, keeping models small
     min_bigram_count: int = 1
@@ -127,15 +129,20 @@ class TrainingJob:
     """What a run trains from and where its model goes: kept in the checkpoint, so ``--resume``
     needs nothing else."""
 
-    train: str
+    train: tuple[str, ...]  # one or more corpora, read in turn (a single path is accepted too)
     out: str
     dev: str | None = None
     dev_fraction: float = 0.0  # without ``dev``, this share of ``train`` is held out (seeded)
     tag_column: int = -1
     weights_dtype: str = "float32"
     pretrained: dict[str, str] = field(default_factory=dict)  # table ("words", "chars", "bigrams") -> vector file
+    label_map: dict[str, str] = field(default_factory=dict)  # corpus label -> model label; "O" drops it
 
     def __post_init__(self) -> None:
+        trains = (self.train,) if isinstance(self.train, str) else tuple(self.train)
+        if not trains or not all(isinstance(path, str) and path for path in trains):
+            raise ValueError(f"train: expected one or more corpus paths, got {self.train!r}")
+        object.__setattr__(self, "train", trains)
         if self.weights_dtype not in WEIGHTS_DTYPES:
             raise ValueError(f"weights_dtype: expected one of {', '.join(WEIGHTS_DTYPES)}, got {self.weights_dtype!r}")
         if self.dev is None and not 0.0 < self.dev_fraction < 1.0:
@@ -145,7 +152,7 @@ class TrainingJob:
             raise ValueError(f"pretrained: expected tables words, chars or bigrams, got {', '.join(unknown)}")
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "train": list(self.train)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TrainingJob":

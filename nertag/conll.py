@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence, TextIO
 
 from .errors import InputError, TagError
-from .schemes import Scheme, detect_scheme, split_tag
+from .schemes import Scheme, detect_scheme, relabel, split_tag
 
 if TYPE_CHECKING:  # datasets is heavy; import it only when a Dataset is asked for
     import datasets
@@ -142,6 +142,14 @@ def read_conll(path: str | Path, tag_column: int = -1, require_tags: bool = True
 
 def corpus_scheme(sentences: Sequence[Sentence]) -> Scheme:
     return detect_scheme(s.tags for s in sentences)
+
+
+def relabel_corpus(sentences: Sequence[Sentence], mapping: dict[str, str]) -> list[Sentence]:
+    """The corpus with its entity labels mapped (see :func:`nertag.schemes.relabel`), in its own scheme."""
+    if not mapping:
+        return list(sentences)
+    scheme = corpus_scheme(sentences)
+    return [s.with_tags(relabel(s.tags, mapping, scheme)) for s in sentences]
 
 
 def write_conll(sentences: Iterable[Sentence], out: TextIO) -> None:

@@ -19,10 +19,32 @@ from .config import ModelConfig
 from .lexicon import WIDTH as LEXICON_WIDTH
 from .lexicon import lexicon_features
 from .segment import segment
+from .tokenize import is_cjk
 from .vocab import Vocab
 
 _DIGIT = re.compile(r"\d")
 BOS, EOS = "<s>", "</s>"
+
+
+@lru_cache(maxsize=1 << 16)
+def token_shape(form: str) -> int:
+    """A token's shape class, 1-9: a CJK character, lower, Capitalised, UPPER or mixed-case Latin,
+    digits, letters and digits, punctuation, other. Unseen Latin names share their shape's vector."""
+    if len(form) == 1 and is_cjk(form):
+        return 1
+    if form.isascii() and form.isalnum():
+        if form.isdigit():
+            return 6
+        if not form.isalpha():
+            return 7
+        if form.islower():
+            return 2
+        if form.isupper():
+            return 4
+        return 3 if form[0].isupper() and form[1:].islower() else 5
+    if unicodedata.category(form[0]).startswith("P"):
+        return 8
+    return 9
 
 
 @lru_cache(maxsize=1 << 20)
@@ -77,6 +99,11 @@ class EncodedCorpus:
         if self.tags is not None:
             batch.tags = self.tags[positions].masked_fill(~mask, 0)
         return batch
+
+
+def _encode_shapes(per_sentence: list[list[str]]) -> torch.Tensor:
+    """(tokens, 1): the shape class of each token's form."""
+    return torch.tensor([token_shape(form) for sentence in per_sentence for form in sentence], dtype=torch.long)[:, None]
 
 
 def _split(flat: list[str], lengths: list[int]) -> Iterator[list[str]]:
@@ -170,6 +197,8 @@ class FeatureEncoder:
             features["segments"] = self._encode_segments
         if self.config.lexicon:
             features["lexicon"] = lexicon_features
+        if self.config.shape_dim:
+            features["shapes"] = _encode_shapes
         return features
 
     def _word_ids(self, flat_forms: list[str]) -> torch.Tensor:

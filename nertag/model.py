@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .batch import Batch
+from .batch import SHAPE_CLASSES, Batch
 from .birnn import bidirectional
 from .config import ModelConfig
 from .crf import CRF
@@ -91,6 +91,10 @@ class BiLstmCrf(nn.Module):
             self.segment_embedding = nn.Embedding(num_segments, config.segment_dim, padding_idx=0)
             self.segment_position_embedding = nn.Embedding(5, config.segment_position_dim, padding_idx=0)
             size += config.segment_dim + config.segment_position_dim
+        self.shape_embedding: nn.Embedding | None = None
+        if config.shape_dim:
+            self.shape_embedding = nn.Embedding(SHAPE_CLASSES, config.shape_dim, padding_idx=0)
+            size += config.shape_dim
         if config.lexicon:
             if lexicon_width < 1:
                 raise ValueError(f"a lexicon model needs lexicon_width >= 1, got {lexicon_width}")
@@ -123,6 +127,9 @@ class BiLstmCrf(nn.Module):
             assert segments is not None
             parts.append(self.segment_embedding(segments[..., 0]))  # (batch, time, segment_dim)
             parts.append(self.segment_position_embedding(segments[..., 1]))
+        if self.shape_embedding is not None:
+            assert batch.shapes is not None
+            parts.append(self.shape_embedding(batch.shapes[..., 0]))  # (batch, time, shape_dim)
         if self.config.lexicon:
             assert batch.lexicon is not None
             parts.append(batch.lexicon)

@@ -179,6 +179,29 @@ def convert(tags: Sequence[str], target: Scheme) -> list[str]:
     return to_tags(spans(tags), len(tags), target)
 
 
+def relabel(tags: Sequence[str], mapping: dict[str, str], scheme: Scheme) -> list[str]:
+    """``tags`` with each entity's label mapped (labels not in ``mapping`` stay), written in
+    ``scheme``; an entity mapped to ``O`` is dropped. Entities stay whole: a mapped entity keeps
+    its boundaries, so two neighbours mapped to one label remain two entities."""
+    kept = [Span(s.start, s.end, mapping.get(s.label, s.label)) for s in spans(tags)]
+    return to_tags([s for s in kept if s.label != "O"], len(tags), scheme)
+
+
+def parse_label_map(specs: Iterable[str]) -> dict[str, str]:
+    """``["NAME=PER,ADDRESS=LOC", "POSITION=O"]`` -> ``{"NAME": "PER", "ADDRESS": "LOC", "POSITION": "O"}``;
+    ``O`` drops a label."""
+    mapping: dict[str, str] = {}
+    for spec in specs:
+        for pair in filter(None, (part.strip() for part in spec.split(","))):
+            source, sep, target = (side.strip() for side in pair.partition("="))
+            if not sep or not source or not target:
+                raise ValueError(f"label map: expected LABEL=NEW pairs such as NAME=PER or POSITION=O, got {pair!r}")
+            if source in mapping and mapping[source] != target:
+                raise ValueError(f"label map: {source} is mapped twice ({mapping[source]} and {target})")
+            mapping[source] = target
+    return mapping
+
+
 def tag_set(labels: Iterable[str], scheme: Scheme) -> list[str]:
     """All tags of ``scheme`` over ``labels``, ``O`` first, in a stable order."""
     if scheme not in DECODING_SCHEMES:

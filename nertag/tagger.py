@@ -11,7 +11,7 @@ from .features import Batch, EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf
 from .records import Entity, Reading, TaggedText, entity_at
 from .schemes import Scheme, Span, labels_of, spans, to_tags
-from .tokenize import char_tokens, sentences, word_tokens
+from .tokenize import char_tokens, run_groups, sentences, word_tokens
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
 PRECISIONS = ("float32", "bfloat16")
@@ -62,8 +62,21 @@ class Tagger:
             yield group
 
     def predict(self, token_lists: Sequence[Sequence[str]], max_tokens: int = 8192) -> list[list[str]]:
-        """BIO tags for each pre-tokenized sentence; empty sentences get empty tag lists."""
-        found = self.predict_spans(token_lists, confidence=False, max_tokens=max_tokens)
+        """BIO tags for each pre-tokenized sentence; empty sentences get empty tag lists.
+
+        A model that reads Latin runs as one token gets the runs of one-character tokens joined,
+        and its tags are spread back over the characters.
+        """
+        if self.config.token_unit == "char" and self.config.latin_runs:
+            groups = [run_groups(tokens) for tokens in token_lists]
+            joined = [["".join(tokens[a:b]) for a, b in row] for tokens, row in zip(token_lists, groups)]
+            found = self.predict_spans(joined, confidence=False, max_tokens=max_tokens)
+            found = [
+                [(Span(row[span.start][0], row[span.end - 1][1], span.label), None) for span, _ in spans_of]
+                for spans_of, row in zip(found, groups)
+            ]
+        else:
+            found = self.predict_spans(token_lists, confidence=False, max_tokens=max_tokens)
         return [to_tags([span for span, _ in row], len(tokens), Scheme.BIO) for row, tokens in zip(found, token_lists)]
 
     def predict_spans(
@@ -163,7 +176,7 @@ class Tagger:
     def tokenize(self, text: str) -> list[list[tuple[int, int]]]:
         """Offsets of the model's tokens in ``text``, grouped into sentences."""
         unit = self.config.token_unit
-        tokens = char_tokens(text) if unit == "char" else word_tokens(text)
+        tokens = char_tokens(text, self.config.latin_runs) if unit == "char" else word_tokens(text)
         return sentences(text, tokens, MAX_SENTENCE_TOKENS[unit], unit)
 
     def tag(self, text: str | Sequence[str]) -> list[Entity] | list[list[Entity]]:

@@ -7,6 +7,7 @@ exactly, whatever the tokenizer did.
 from __future__ import annotations
 
 import re
+from typing import Container, Sequence
 
 Offsets = list[tuple[int, int]]
 
@@ -44,7 +45,10 @@ _WORD = re.compile(
     """,
     re.UNICODE | re.VERBOSE,
 )
+_RUN_CHARS = "A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"  # ASCII and full-width letters and digits
+_RUN_CHAR = re.compile(f"[{_RUN_CHARS}]")
 _CHAR = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]")  # \s is str.isspace; the ranges are category Cc
+_CHAR_OR_RUN = re.compile(f"[{_RUN_CHARS}]+|{_CHAR.pattern}")
 _SENTENCE_END = frozenset("。！？；!?;…")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 
@@ -60,13 +64,38 @@ def looks_chinese(text: str, sample: int = 2000) -> bool:
     return bool(letters) and sum(map(is_cjk, letters)) >= 0.3 * len(letters)
 
 
-def char_tokens(text: str) -> Offsets:
+def char_tokens(text: str, latin_runs: bool = False) -> Offsets:
     """One token per character that is neither space nor a control character (category Cc).
 
-    Chinese models read text this way. A regular expression finds them several times faster than
-    a Python loop; ``_CHAR`` and the loop are checked to agree in the tests.
+    Chinese models read text this way. With ``latin_runs`` a run of Latin letters and digits
+    (half- or full-width: ``Google``, ``iPhone6``, ``ＣＡＰＣＯＭ``) is one token, as a word is, rather
+    than one token a letter. A regular expression finds them several times faster than a Python
+    loop; ``_CHAR`` and the loop are checked to agree in the tests.
     """
-    return [m.span() for m in _CHAR.finditer(text)]
+    return [m.span() for m in (_CHAR_OR_RUN if latin_runs else _CHAR).finditer(text)]
+
+
+def is_run_char(char: str) -> bool:
+    """A character that joins a Latin run (see :func:`char_tokens`)."""
+    return _RUN_CHAR.fullmatch(char) is not None
+
+
+def run_groups(tokens: Sequence[str], cuts: Container[int] = ()) -> list[tuple[int, int]]:
+    """Pre-tokenized characters grouped as :func:`char_tokens` with ``latin_runs`` would cut them:
+    half-open ``(first, end)`` token ranges that cover every token, a run of one-character
+    Latin tokens in one range. No range crosses an index in ``cuts`` (an entity boundary)."""
+    groups: list[tuple[int, int]] = []
+    start = 0
+    for index in range(1, len(tokens) + 1):
+        joins = (
+            index < len(tokens) and index not in cuts
+            and len(tokens[index]) == 1 and len(tokens[index - 1]) == 1
+            and is_run_char(tokens[index]) and is_run_char(tokens[index - 1])
+        )
+        if not joins:
+            groups.append((start, index))
+            start = index
+    return groups
 
 
 def word_tokens(text: str) -> Offsets:

@@ -26,9 +26,10 @@ from .conll import Sentence
 from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf, build_network
-from .schemes import Scheme, convert, spans, tag_set
+from .schemes import Scheme, Span, convert, spans, tag_set, to_tags
 from .scoring import Scores, score
 from .tagger import Tagger
+from .tokenize import run_groups
 from .train_state import EpochLog, TrainingHooks, TrainingInterrupted, TrainingProgress
 
 log = logging.getLogger(__name__)
@@ -146,10 +147,27 @@ def _encode_training_data(sentences: Sequence[Sentence], config: ModelConfig) ->
     """Vocabularies fitted on the training sentences, and those sentences encoded with their tags
     in the scheme the model decodes in."""
     scheme = Scheme(config.scheme)
+    if config.token_unit == "char" and config.latin_runs:
+        sentences = [join_latin_runs(s) for s in sentences]
     tags = tag_set({span.label for s in sentences for span in spans(s.tags)}, scheme)
     features = FeatureEncoder.fit([s.tokens for s in sentences], tags, config)
     corpus = features.encode([s.tokens for s in sentences], [convert(s.tags, scheme) for s in sentences])
     return features, corpus
+
+
+def join_latin_runs(sentence: Sentence) -> Sentence:
+    """A character-unit sentence with each run of Latin letters and digits as one token, as the
+    tagger cuts raw text; a run is cut where an entity starts or ends, so every entity survives."""
+    entity_spans = spans(sentence.tags)
+    cuts = {span.start for span in entity_spans} | {span.end for span in entity_spans}
+    groups = run_groups(sentence.tokens, cuts)
+    if len(groups) == len(sentence.tokens):
+        return sentence
+    first_of = {a: index for index, (a, _) in enumerate(groups)}
+    end_of = {b: index + 1 for index, (_, b) in enumerate(groups)}
+    joined = [Span(first_of[s.start], end_of[s.end], s.label) for s in entity_spans]
+    tokens = tuple("".join(sentence.tokens[a:b]) for a, b in groups)
+    return Sentence(tokens, tuple(to_tags(joined, len(tokens), Scheme.BIOES)), sentence.line)
 
 
 def _start_or_resume(run: LiveRun, facts: RunFacts, checkpointing: Checkpointing) -> None:

@@ -26,8 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def nertag_process(*args: str, **options: object) -> subprocess.Popen:
+    """`python -m nertag ARGS` with Ctrl-C live: a test run in the background (`.ci/run &`) inherits
+    an ignored SIGINT, which Python and so nertag would rightly keep ignoring."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "nertag", *args], cwd=ROOT, env=env, **options)  # type: ignore[arg-type]
+    return subprocess.Popen(  # type: ignore[call-overload]
+        [sys.executable, "-m", "nertag", *args], cwd=ROOT, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **options,
+    )
 
 
 def read_line_within(stream: io.BufferedReader, seconds: float) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Protocol, Sequence, TextIO
 
-from ..conll import Sentence, read_conll
+from ..conll import Sentence, read_conll, relabel_corpus
 from ..errors import InputError
 from ..safe_write import open_output
 from ..schemes import Scheme, convert, labels_of, spans
@@ -27,21 +27,23 @@ def score_files(
     tag_column: int = -1,
     errors_path: str | None = None,
     progress: Progress | None = None,
+    label_map: dict[str, str] | None = None,
 ) -> Report:
     """Score a prediction file, or the model's own tagging of the gold tokens, against gold.
 
     With ``errors_path``, sentences whose entities differ are written there, gold and predicted side
     by side. In strict mode a model's predictions (well-formed spans) are written in gold's scheme,
-    which loses nothing; a prediction file is compared as it is.
+    which loses nothing; a prediction file is compared as it is. ``label_map`` maps the labels of
+    both files first (``O`` drops a label), e.g. to score a ten-type corpus on a three-type model.
     """
-    gold = read_conll(gold_path, tag_column)
+    gold = relabel_corpus(read_conll(gold_path, tag_column), label_map or {})
     gold_tags = [list(s.tags) for s in gold]
     if tagger is not None:
         predicted = predict_gold_tokens(tagger, gold, gold_path, progress)
         scored = [convert(tags, strict_scheme(gold_tags, gold_tags)) for tags in predicted] if mode == "strict" else predicted
     else:
         assert pred_path is not None
-        predicted_sentences = read_conll(pred_path, tag_column)
+        predicted_sentences = relabel_corpus(read_conll(pred_path, tag_column), label_map or {})
         aligned(gold, predicted_sentences, gold_path, pred_path)
         predicted = scored = [list(s.tags) for s in predicted_sentences]
     if errors_path is not None:

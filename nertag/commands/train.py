@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from ..checkpoint import Checkpointing, checkpoint_path
 from ..config import ModelConfig, TrainConfig, TrainingJob
-from ..conll import Sentence, corpus_scheme, read_conll
+from ..conll import Sentence, corpus_scheme, read_conll, relabel_corpus
 from ..errors import InputError
 from ..safe_write import check_folder_target, remove_own_folder
 from ..schemes import label_of
@@ -46,9 +46,10 @@ def train_from_files(
     )
     best = max(history, key=lambda e: e.f1)
     facts = {
-        "train": os.path.basename(job.train),
+        "train": ", ".join(os.path.basename(path) for path in job.train),
         "dev": dev_name,
         "corpus_scheme": corpus_scheme(train_sentences).value,
+        "label_map": job.label_map,
         "best_epoch": best.epoch,
         "epochs_run": len(history),
         "dev_f1": round(best.f1, 6),
@@ -66,13 +67,14 @@ def train_from_files(
 
 def read_corpora(job: TrainingJob, seed: int) -> tuple[list[Sentence], list[Sentence], str]:
     """Training and dev sentences, and how dev was found: the dev file, or a share of train held out."""
-    train_sentences = read_conll(job.train, job.tag_column)
+    train_sentences = [s for path in job.train for s in relabel_corpus(read_conll(path, job.tag_column), job.label_map)]
     if job.dev is not None:
-        dev_sentences = read_conll(job.dev, job.tag_column)
+        dev_sentences = relabel_corpus(read_conll(job.dev, job.tag_column), job.label_map)
         check_labels(train_sentences, dev_sentences, job.dev)
         return train_sentences, dev_sentences, os.path.basename(job.dev)
     rest, held = hold_out(train_sentences, job.dev_fraction, seed)
-    return rest, held, f"{job.dev_fraction:g} of {os.path.basename(job.train)} held out with seed {seed}"
+    names = " + ".join(os.path.basename(path) for path in job.train)
+    return rest, held, f"{job.dev_fraction:g} of {names} held out with seed {seed}"
 
 
 def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
