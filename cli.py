@@ -81,7 +81,7 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
 
 
-def _load_tagger(model: str, device: str, precision: str = "float32") -> Any:
+def _load_tagger(model: str, device: str, precision: str = "auto") -> Any:
     from nertag.builtin import resolve_model
     from nertag.serialize import load
 
@@ -269,15 +269,19 @@ def _progress_bar(unit: str) -> Any:
 @click.option("--nbest", type=click.IntRange(0, 100), default=0, help="Write the K most probable labellings of each sentence with their probabilities (jsonl).")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Drop entities whose CRF probability is lower.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
-@click.option("--precision", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True, help="bfloat16: faster LSTMs on CPUs with native bf16 (see BENCHMARKS.md).")
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
+@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Tag in this many processes (one thread each), output in input order: for large inputs.")
 @friendly_errors
 def tag_command(
     inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
-    encoding: str, nbest: int, min_confidence: float, device: str | None, precision: str,
+    encoding: str, nbest: int, min_confidence: float, device: str | None, precision: str, threads: int | None,
+    workers: int,
 ) -> None:
     """Tag INPUT files (default: standard input), one document a line, and write entities as JSON
     lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
     from nertag.commands.tag import conll_sentence_chunks, tag_conll, tag_stream
+    from nertag.parallel import ModelSpec
     from nertag.routing import ModelChoice
     from nertag.safe_write import check_output_file, open_output
     from nertag.text_input import (
@@ -294,6 +298,9 @@ def tag_command(
     check_encoding(encoding)
     check_output_file(output, inputs)
     sources = open_inputs(inputs)
+    from nertag.hardware import use_threads
+
+    use_threads(threads)
     models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision=precision))
     models.load_named()
     progress = _progress_bar(" lines")
@@ -305,7 +312,8 @@ def tag_command(
                         for sentences in conll_sentence_chunks(read_line_chunks(stream, source, encoding), source):
                             tag_conll(models, sentences, out, output_format)
                 return
-            tag_stream(chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress)
+            spec = ModelSpec(model, device or "cpu", precision)
+            tag_stream(chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress, (workers, spec))
     finally:
         if progress is not None:
             progress.close()
@@ -321,11 +329,12 @@ def tag_command(
 @click.option("--label-map", "label_maps", multiple=True, help="Map labels of both files first, e.g. NAME=PER,POSITION=O.")
 @click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write sentences with wrong entities here, gold and predicted side by side.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
-@click.option("--precision", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True, help="bfloat16: faster LSTMs on CPUs with native bf16 (see BENCHMARKS.md).")
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
+@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
 @friendly_errors
 def score_command(
     gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int,
-    errors_path: str | None, device: str | None, precision: str, label_maps: tuple[str, ...],
+    errors_path: str | None, device: str | None, precision: str, label_maps: tuple[str, ...], threads: int | None,
 ) -> None:
     """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
     import json
@@ -338,6 +347,9 @@ def score_command(
     from nertag.safe_write import check_output_file
 
     check_output_file(errors_path, [gold, pred])
+    from nertag.hardware import use_threads
+
+    use_threads(threads)
     tagger = _load_tagger(model, device or "cpu", precision=precision) if model else None
     progress = _progress_bar(" sentences") if tagger is not None else None
     try:

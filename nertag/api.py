@@ -17,7 +17,9 @@ from .tagger import Tagger
 def load(model: str | Path, device: str = "cpu", precision: str = "float32") -> Tagger:
     """A tagger for ``model`` (a built-in name such as ``zh-msra``, or a model directory), to reuse.
 
-    ``precision="bfloat16"`` tags faster on CPUs with native bfloat16 (see BENCHMARKS.md).
+    ``precision`` is float32 by default, so a text gets the same confidences whatever it is batched
+    with; "bfloat16" runs the encoder faster on CPUs with native bfloat16, and "auto" picks it
+    where the hardware has it (the CLI's default; see BENCHMARKS.md).
     """
     return load_directory(resolve_model(model), device, precision)
 

@@ -8,13 +8,13 @@ import torch
 
 from .config import ModelConfig
 from .features import Batch, EncodedCorpus, FeatureEncoder
+from .hardware import resolve_precision
 from .model import BiLstmCrf
 from .records import Entity, Reading, TaggedText, entity_at
 from .schemes import Scheme, Span, labels_of, spans, to_tags
 from .tokenize import char_tokens, run_groups, sentences, word_tokens
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
-PRECISIONS = ("float32", "bfloat16")
 ENCODE_CHUNK = 4096  # sentences encoded together
 
 
@@ -23,6 +23,7 @@ class Tagger:
     Reuse one for many calls."""
 
     def __init__(self, config: ModelConfig, features: FeatureEncoder, net: BiLstmCrf, precision: str = "float32") -> None:
+        """``precision`` "auto" is bfloat16 where the hardware has it natively (see :mod:`nertag.hardware`)."""
         """``net`` comes from :func:`~nertag.model.build_network`, already on its device."""
         self.config, self.features, self.net = config, features, net
         self.device = next(net.parameters()).device
@@ -37,9 +38,7 @@ class Tagger:
 
     @precision.setter
     def precision(self, precision: str) -> None:
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        self._precision = precision
+        self._precision = resolve_precision(precision, self.device.type)
 
     def _emissions(self, batch: Batch) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):

@@ -178,3 +178,24 @@ def test_a_progress_bar_shows_when_stderr_is_a_terminal(en_model_dir: Path) -> N
         os.close(controller)
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
     assert b"lines" in shown and b"chars/s" in shown
+
+
+def test_workers_give_the_same_records_in_the_same_order(en_model_dir: Path, tmp_path: Path) -> None:
+    """Chunks tagged in two processes come back in input order with the same entities (confidences
+    equal up to float rounding: a worker computes on one thread)."""
+    from nertag.parallel import ModelSpec, tag_in_workers
+
+    def entities(tagged: list) -> list:
+        return [(name, t.text, [(e.start, e.end, e.label, round(e.confidence, 3)) for e in t.entities]) for name, t in tagged]
+
+    lines = [f"John Smith visited Paris {i} times ." if i % 3 else "Reuters" for i in range(60)]
+    chunks = [lines[i : i + 7] for i in range(0, len(lines), 7)]
+    alone = ModelChoice(str(en_model_dir), lambda name: __import__("nertag").load(name, precision="float32"))
+    got = list(tag_in_workers(iter(chunks), ModelSpec(str(en_model_dir), precision="float32"), workers=2, window=3))
+    assert [chunk for chunk, _ in got] == chunks
+    assert [entities(tagged) for _, tagged in got] == [entities(alone.tag(chunk)) for chunk in chunks]
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    two = CliRunner().invoke(main, ["tag", str(source), "--model", str(en_model_dir), "--workers", "2"])
+    assert two.exit_code == 0, two.output
+    assert [json.loads(line)["text"] for line in two.stdout.splitlines()] == lines

@@ -8,6 +8,7 @@ from typing import Iterable, Iterator, Protocol, Sequence, TextIO
 from ..conll import Sentence, parse_conll
 from ..errors import InputError
 from ..formats import RecordWriter
+from ..parallel import ModelSpec, tag_in_workers
 from ..routing import ModelChoice
 from ..tagger import Tagger
 
@@ -45,18 +46,26 @@ def tag_stream(
     min_confidence: float = 0.0,
     nbest: int = 0,
     progress: Progress | None = None,
+    workers: tuple[int, ModelSpec] | None = None,
 ) -> None:
     """Tag chunks of lines (one document a line) as they come, writing each chunk's records in input
     order and flushing them before the next chunk is read, so a pipe's reader sees them at once.
 
     Entities less probable than ``min_confidence`` are dropped. With ``nbest`` (jsonl only) each
-    record lists, per sentence, the most probable labellings instead.
+    record lists, per sentence, the most probable labellings instead. ``workers`` (a count and
+    the spec of ``models``) tags chunks in that many processes, output order kept.
     """
     if nbest and output_format != "jsonl":
         raise ValueError("--nbest writes jsonl; add --format jsonl")
     writer = RecordWriter(out, output_format)
     started, characters, opened = time.perf_counter(), 0, False
-    for lines in chunks:
+    if nbest:
+        tagged_chunks: Iterable[tuple[Sequence[str], list]] = ((lines, []) for lines in chunks)
+    elif workers is not None and workers[0] > 1:
+        tagged_chunks = tag_in_workers(chunks, workers[1], workers[0])
+    else:
+        tagged_chunks = ((lines, models.tag(lines)) for lines in chunks)
+    for lines, tagged_lines in tagged_chunks:
         if not opened:
             writer.start(models.labels(), lines)
             opened = True
@@ -64,7 +73,7 @@ def tag_stream(
             for line, name in zip(lines, models.name_of_each(lines)):
                 writer.write_readings(name, line, models.tagger(name).readings(line, nbest))
         else:
-            for name, tagged in models.tag(lines):
+            for name, tagged in tagged_lines:
                 kept = [e for e in tagged.entities if e.confidence is None or e.confidence >= min_confidence]
                 writer.write(name, tagged, kept)
         out.flush()

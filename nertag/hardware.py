@@ -1,0 +1,63 @@
+"""What the machine offers tagging: native bfloat16, and how many threads it can spare right now.
+
+A busy machine is common (a training beside, other jobs): torch's default of one thread a core
+then oversubscribes it, and two threads on a loaded 2-core machine tagged 4x slower than one.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+@lru_cache(maxsize=1)
+def cpu_has_native_bfloat16() -> bool:
+    """True on x86 CPUs with AVX512-BF16 or AMX (Linux flags); elsewhere float32 is the safe pick."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str, device_type: str) -> str:
+    """``auto`` becomes bfloat16 where the hardware computes it natively, else float32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    if device_type == "cuda":
+        import torch
+
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    return "bfloat16" if device_type == "cpu" and cpu_has_native_bfloat16() else "float32"
+
+
+def spare_threads() -> int:
+    """Cores this process may use minus those the last minute's load keeps busy, at least one."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        busy = int(os.getloadavg()[0] + 0.5)
+    except (AttributeError, OSError):
+        busy = 0
+    return max(1, min(cores, cores - busy))
+
+
+def use_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads: ``threads``, or (None) as many as the machine can spare."""
+    import torch
+
+    chosen = threads if threads is not None else spare_threads()
+    if chosen < 1:
+        raise ValueError(f"threads: expected an int >= 1, got {chosen}")
+    torch.set_num_threads(chosen)
+    return chosen
