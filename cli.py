@@ -382,7 +382,9 @@ def models_command() -> None:
         click.echo(f"{model.name}{default}")
         click.echo(f"  labels:  {', '.join(model.labels)}")
         click.echo(f"  corpus:  {model.corpus}")
-        click.echo(f"  test F1: {100 * model.test_f1:.2f}")
+        click.echo(f"  test F1: {100 * model.test_f1:.2f} ({model.test_split})")
+        if model.notes:
+            click.echo(f"  notes:   {model.notes}")
 
 
 if __name__ == "__main__":

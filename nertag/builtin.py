@@ -24,6 +24,8 @@ class BuiltinModel:
     corpus: str
     test_f1: float
     command: str
+    test_split: str = "test"  # what test_f1 was measured on
+    notes: str = ""  # other figures worth knowing (held-out dev, other domains)
 
 
 def builtin_models() -> dict[str, BuiltinModel]:
@@ -36,7 +38,10 @@ def builtin_models() -> dict[str, BuiltinModel]:
         path = MODELS_DIR / name
         if (path / "config.json").is_file():
             labels = json.loads((path / "config.json").read_text(encoding="utf-8"))["labels"]
-            found[name] = BuiltinModel(name, path, labels, card["corpus"], card["test_f1"], card["command"])
+            found[name] = BuiltinModel(
+                name, path, labels, card["corpus"], card["test_f1"], card["command"],
+                card.get("test_split", "test"), card.get("notes", ""),
+            )
     return found
 
 
