@@ -33,24 +33,39 @@ def _default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: unwind like Ctrl-C, so half-written outputs are removed on the way out."""
+
+
+def _raise_terminated(_signal: int, _frame: Any) -> None:
+    raise Terminated
+
+
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn bad input into one line on stderr and exit status 1; ``--verbose`` adds the traceback."""
+    """Turn bad input into one line on stderr and exit status 1; ``--verbose`` adds the traceback.
+
+    Ctrl-C exits 130 and SIGTERM 143, each with one line, after the outputs' clean-up has run; a
+    closed standard output ends the command quietly.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return command(*args, **kwargs)
         except BrokenPipeError:
             _quiet_after_broken_pipe()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Terminated) as stop:
             _flush_quietly()
             click.echo("nertag: interrupted; what was written so far is kept", err=True)
-            sys.exit(130)
+            sys.exit(143 if isinstance(stop, Terminated) else 130)
         except (NertagError, ValueError, OSError) as error:
             if click.get_current_context().find_root().params.get("verbose"):
                 traceback.print_exc()
             click.echo(f"nertag: error: {error}", err=True)
             sys.exit(1)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,20 @@ def test_workers_give_the_same_records_in_the_same_order(en_model_dir: Path, tmp
     two = CliRunner().invoke(main, ["tag", str(source), "--model", str(en_model_dir), "--workers", "2"])
     assert two.exit_code == 0, two.output
     assert [json.loads(line)["text"] for line in two.stdout.splitlines()] == lines
+
+
+def test_sigterm_leaves_no_half_written_output(en_model_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.jsonl"
+    with nertag_process("tag", "--model", str(en_model_dir), "-o", str(target), stdin=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdin is not None and process.stderr is not None
+        process.stdin.write(b"John Smith\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not any(p.name.endswith(".nertag-tmp") for p in tmp_path.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the temporary output exists once the model is loaded
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 143
+        assert b"interrupted" in process.stderr.read()
+        process.stdin.close()
+    assert os.listdir(tmp_path) == []  # no output appears, and no temporary file is left
