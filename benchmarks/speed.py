@@ -80,7 +80,7 @@ def time_plain_epoch(sentences) -> float:
     return time.perf_counter() - started
 
 
-def time_tagging(threads: int, device: str, repeats: int) -> None:
+def time_tagging(threads: int, device: str, repeats: int, model: str = "zh-msra") -> None:
     """Characters per second tagging MSRA test text: plain reference, tag() with a loaded model, the CLI.
 
     The in-process systems take turns, ``repeats`` rounds, and each keeps its fastest round: the
@@ -98,12 +98,12 @@ def time_tagging(threads: int, device: str, repeats: int) -> None:
     tokens = [list(s.tokens) for s in sentences]
     data = PlainData(tokens, [list(s.tags) for s in sentences])
     plain = PlainBiLstmCrf(len(data.words), len(data.chars), len(data.tags))
-    taggers = {precision: load("zh-msra", device, precision) for precision in ("float32", "bfloat16")}
+    taggers = {precision: load(model, device, precision) for precision in ("float32", "bfloat16")}
     systems = {"plain reference decode (untrained weights, pre-tokenized)": lambda: decode(plain, data, tokens)}
     for precision, tagger in taggers.items():
         tagger.tag_many(lines[:50])  # warm-up: jieba's dictionary, first allocations
-        systems[f"nertag zh-msra {precision:<8} tag() with confidences"] = lambda t=tagger: t.tag_many(lines)
-        systems[f"nertag zh-msra {precision:<8} predict_spans(), no confidences"] = (
+        systems[f"nertag {model} {precision:<8} tag() with confidences"] = lambda t=tagger: t.tag_many(lines)
+        systems[f"nertag {model} {precision:<8} predict_spans(), no confidences"] = (
             lambda t=tagger: t.predict_spans([list(line) for line in lines], confidence=False)
         )
     best = {name: float("inf") for name in systems}
@@ -122,7 +122,7 @@ def time_tagging(threads: int, device: str, repeats: int) -> None:
         for precision in ("float32", "bfloat16"):
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, str(ROOT / "cli.py"), "tag", str(source), "--model", "zh-msra", "--device", device,
+                [sys.executable, str(ROOT / "cli.py"), "tag", str(source), "--model", model, "--device", device,
                  "--precision", precision, "-o", str(Path(folder, "out.jsonl"))],
                 check=True, env={**os.environ, "OMP_NUM_THREADS": str(threads)},
             )
@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training sentences")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of the in-process tagging timings")
     parser.add_argument("--msra-slice", type=int, default=5000, help="MSRA sentences both systems train on for the ratio")
+    parser.add_argument("--model", default="zh-msra", help="model whose tagging is timed (name or folder)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs")
@@ -175,7 +176,7 @@ def main() -> None:
         for corpus in [args.corpus] if args.corpus else ["resume", "msra"]:
             time_training(corpus, args.device, args.limit, args.msra_slice)
     if args.only != "training":
-        time_tagging(args.threads, args.device, args.repeats)
+        time_tagging(args.threads, args.device, args.repeats, args.model)
 
 
 if __name__ == "__main__":
