@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nertag.conll import corpus_scheme, read_conll
-from nertag.schemes import Scheme, split_tag
+from nertag.schemes import Scheme, spans, split_tag
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
 BIOGRAPHIES = CORPORA / "zh-biographies"
@@ -49,3 +49,20 @@ def test_adjacent_places_are_separate_entities() -> None:
     text, tags = next((t, g) for t, g in text_and_tags if "美国纽约" in t)
     start = text.index("美国纽约")
     assert tags[start : start + 4] == ("B-LOC", "I-LOC", "B-LOC", "I-LOC")
+
+
+def test_the_hand_checked_web_sentences_are_what_their_script_writes(tmp_path: Path) -> None:
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[1] / "corpora" / "make_zh_web_handcheck.py"
+    spec = importlib.util.spec_from_file_location("make_zh_web_handcheck", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = script.parent / "zh-web-handcheck" / "test.bio"
+    expected = "\n".join("\n".join(module.bio_lines(text, entities)) + "\n" for text, entities in module.SENTENCES)
+    assert committed.read_text(encoding="utf-8") == expected
+    sentences = read_conll(committed)
+    assert ["".join(s.tokens) for s in sentences] == [text for text, _ in module.SENTENCES]
+    found = [[("".join(s.tokens[span.start : span.end]), span.label) for span in spans(s.tags)] for s in sentences]
+    assert found == [entities for _, entities in module.SENTENCES]
