@@ -18,20 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MSRA_TRAIN = ROOT.parent / "shared" / "corpora" / "msra" / "train.bioes"
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def msra_lines() -> list[str]:
-    lines, current = [], []
-    for raw in MSRA_TRAIN.read_text(encoding="utf-8").splitlines():
-        if raw.strip():
-            current.append(raw.split()[0])
-        elif current:
-            lines.append("".join(current))
-            current = []
-    if current:
-        lines.append("".join(current))
-    return lines
+from msra_text import MSRA_TRAIN, sentences_as_lines  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +29,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--precision", default="auto")
     args = parser.parse_args()
-    lines = msra_lines()
+    lines = sentences_as_lines(MSRA_TRAIN)
     characters = sum(map(len, lines))
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder, "msra_train.txt")

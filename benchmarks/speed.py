@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from plain_reference import PlainBiLstmCrf, PlainData, decode, train_epoch  # noqa: E402
 
+from nertag.averaging import WeightAverage  # noqa: E402
+from nertag.checkpoint import LiveRun  # noqa: E402
 from nertag.config import ModelConfig, TrainConfig  # noqa: E402
 from nertag.conll import read_conll  # noqa: E402
 from nertag.features import FeatureEncoder  # noqa: E402
-from nertag.averaging import WeightAverage  # noqa: E402
-from nertag.checkpoint import LiveRun  # noqa: E402
 from nertag.model import build_network  # noqa: E402
 from nertag.schemes import Scheme, convert, spans, tag_set  # noqa: E402
 from nertag.tagger import Tagger  # noqa: E402

@@ -18,20 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MSRA_TEST = ROOT.parent / "shared" / "corpora" / "msra" / "test.bioes"
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def msra_lines() -> list[str]:
-    lines, current = [], []
-    for raw in MSRA_TEST.read_text(encoding="utf-8").splitlines():
-        if raw.strip():
-            current.append(raw.split()[0])
-        elif current:
-            lines.append("".join(current))
-            current = []
-    if current:
-        lines.append("".join(current))
-    return lines
+from msra_text import MSRA_TEST, sentences_as_lines  # noqa: E402
 
 
 def write_input(path: Path, lines: list[str], megabytes: float) -> int:
@@ -68,7 +57,7 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--text", type=Path, default=None, help="a text file, one document a line")
     args = parser.parse_args()
-    lines = args.text.read_text(encoding="utf-8").splitlines() if args.text else msra_lines()
+    lines = args.text.read_text(encoding="utf-8").splitlines() if args.text else sentences_as_lines(MSRA_TEST)
     with tempfile.TemporaryDirectory() as folder:
         for megabytes in args.megabytes:
             path = Path(folder, f"in-{megabytes:g}.txt")
