@@ -10,9 +10,9 @@ from .tokenize import looks_chinese
 
 MODELS_DIR = Path(__file__).parent / "models"
 MANIFEST = MODELS_DIR / "MODELS.json"
-# The Chinese default is the general-text model: it tags people and places in running text such
-# as biographies (see BENCHMARKS.md), where the Resume model's types (TITLE, EDU...) are narrower.
-DEFAULT_CHINESE = "zh-msra"
+# The Chinese default is the general-domain model (news and web text; see BENCHMARKS.md): on web text
+# of other domains it finds far more than the news-only zh-msra, which stays for MSRA-style news.
+DEFAULT_CHINESE = "zh-general"
 DEFAULT_OTHER = "en-conll03"
 
 

@@ -136,7 +136,9 @@ def test_mixed_languages_go_to_their_own_default_model() -> None:
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["text"] for r in records] == lines
-    assert [records[i]["model"] for i in (0, 1, 3)] == ["zh-msra", "en-conll03", "zh-msra"]
+    from nertag.builtin import DEFAULT_CHINESE, DEFAULT_OTHER
+
+    assert [records[i]["model"] for i in (0, 1, 3)] == [DEFAULT_CHINESE, DEFAULT_OTHER, DEFAULT_CHINESE]
     english = {e["text"] for e in records[1]["entities"]}
     assert {"Peter Blackburn", "John Smith", "London"} <= english
     assert {e["text"] for e in records[0]["entities"]} >= {"姚明"}
