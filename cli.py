@@ -295,16 +295,12 @@ def tag_command(
 ) -> None:
     """Tag INPUT files (default: standard input), one document a line, and write entities as JSON
     lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
-    from nertag.commands.tag import conll_sentence_chunks, tag_conll, tag_stream
+    from nertag.commands.tag import tag_column_inputs, tag_stream
+    from nertag.hardware import use_threads
     from nertag.parallel import ModelSpec
     from nertag.routing import ModelChoice
     from nertag.safe_write import check_output_file, open_output
-    from nertag.text_input import (
-        check_encoding,
-        chunks_of_all,
-        open_inputs,
-        read_line_chunks,
-    )
+    from nertag.text_input import check_encoding, chunks_of_all, open_inputs
 
     if input_format == "conll" and output_format == "html":
         raise click.UsageError("--format html needs text input")
@@ -313,8 +309,6 @@ def tag_command(
     check_encoding(encoding)
     check_output_file(output, inputs)
     sources = open_inputs(inputs)
-    from nertag.hardware import use_threads
-
     use_threads(threads)
     models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision=precision))
     models.load_named()
@@ -322,10 +316,7 @@ def tag_command(
     try:
         with open_output(output, sys.stdout) as out:
             if input_format == "conll":
-                for source, opener in sources:
-                    with opener() as stream:
-                        for sentences in conll_sentence_chunks(read_line_chunks(stream, source, encoding), source):
-                            tag_conll(models, sentences, out, output_format)
+                tag_column_inputs(sources, encoding, models, out, output_format)
                 return
             spec = ModelSpec(model, device or "cpu", precision)
             tag_stream(chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress, (workers, spec))

@@ -11,6 +11,7 @@ from ..formats import RecordWriter
 from ..parallel import ModelSpec, tag_in_workers
 from ..routing import ModelChoice
 from ..tagger import Tagger
+from ..text_input import Opener, read_line_chunks
 
 
 class Progress(Protocol):
@@ -98,6 +99,16 @@ def tag_conll(models: Tagger | ModelChoice, sentences: Sequence[Sentence], out: 
     for sentence, tags, name in zip(sentences, predicted, names):
         writer.write_tokens(name, sentence, tags)
     out.flush()
+
+
+def tag_column_inputs(
+    sources: Sequence[tuple[str, Opener]], encoding: str, models: ModelChoice, out: TextIO, output_format: str
+) -> None:
+    """Tag pre-tokenized column inputs sentence chunk by sentence chunk, each input in turn."""
+    for source, opener in sources:
+        with opener() as stream:
+            for sentences in conll_sentence_chunks(read_line_chunks(stream, source, encoding), source):
+                tag_conll(models, sentences, out, output_format)
 
 
 def conll_sentence_chunks(line_chunks: Iterable[Sequence[str]], source: str) -> Iterator[list[Sentence]]:
