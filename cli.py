@@ -286,7 +286,7 @@ def _progress_bar(unit: str) -> Any:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True, help="Tag in this many processes (one thread each), output in input order: for large inputs.")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="Tag in this many processes (one thread each), output in input order; 0: for input files of 4 MB or more, as many as the machine's load leaves cores free, else 1.")
 @friendly_errors
 def tag_command(
     inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
@@ -297,7 +297,7 @@ def tag_command(
     lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
     from nertag.commands.tag import tag_column_inputs, tag_stream
     from nertag.hardware import use_threads
-    from nertag.parallel import ModelSpec
+    from nertag.parallel import ModelSpec, default_workers
     from nertag.routing import ModelChoice
     from nertag.safe_write import check_output_file, open_output
     from nertag.text_input import check_encoding, chunks_of_all, open_inputs
@@ -319,6 +319,7 @@ def tag_command(
                 tag_column_inputs(sources, encoding, models, out, output_format)
                 return
             spec = ModelSpec(model, device or "cpu", precision)
+            workers = workers or default_workers(inputs)
             tag_stream(chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress, (workers, spec))
     finally:
         if progress is not None:

@@ -46,7 +46,7 @@ def spare_threads() -> int:
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
     try:
-        busy = int(os.getloadavg()[0] + 0.5)
+        busy = int(os.getloadavg()[0])  # whole cores kept busy over the last minute
     except (AttributeError, OSError):
         busy = 0
     return max(1, min(cores, cores - busy))

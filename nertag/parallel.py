@@ -8,6 +8,8 @@ most ``window`` chunks are held at once, so memory stays bounded on inputs of an
 from __future__ import annotations
 
 import multiprocessing
+import os
+import stat
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
@@ -30,6 +32,24 @@ class ModelSpec:
         from .api import load
 
         return ModelChoice(self.named, lambda name: load(name, self.device, self.precision))
+
+
+WORTH_WORKERS = 4 * 1024 * 1024  # bytes of input below which starting processes costs more than it saves
+
+
+def default_workers(paths: Sequence[str]) -> int:
+    """Workers for tagging ``paths``: the cores the machine can spare when the input is files of
+    at least 4 MB in all (each worker starts a process and loads the model), else 1."""
+    from .hardware import spare_threads
+
+    files = [path for path in paths if path != "-"]
+    if not paths or len(files) != len(paths):
+        return 1  # standard input: its size is unknown, and a stream wants answers at once
+    try:
+        size = sum(os.stat(path).st_size for path in files if stat.S_ISREG(os.stat(path).st_mode))
+    except OSError:
+        return 1
+    return spare_threads() if size >= WORTH_WORKERS else 1
 
 
 _worker_models: ModelChoice | None = None

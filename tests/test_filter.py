@@ -219,3 +219,16 @@ def test_sigterm_leaves_no_half_written_output(en_model_dir: Path, tmp_path: Pat
         assert b"interrupted" in process.stderr.read()
         process.stdin.close()
     assert os.listdir(tmp_path) == []  # no output appears, and no temporary file is left
+
+
+def test_workers_default_to_one_for_streams_and_small_files(tmp_path: Path) -> None:
+    from nertag.hardware import spare_threads
+    from nertag.parallel import WORTH_WORKERS, default_workers
+
+    small = tmp_path / "small.txt"
+    small.write_text("张三\n", encoding="utf-8")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x\n" * (WORTH_WORKERS // 2 + 1))
+    assert default_workers([]) == default_workers(["-"]) == default_workers([str(small)]) == 1
+    assert default_workers([str(big), "-"]) == 1
+    assert default_workers([str(big)]) == spare_threads()
