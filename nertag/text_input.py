@@ -43,17 +43,6 @@ def display_name(encoding: str) -> str:
     return "UTF-8" if name == "utf-8" else name
 
 
-def decode(data: bytes, source: str, encoding: str = "utf-8") -> str:
-    """Decode a whole input, naming the line and byte offset of the first byte that is not ``encoding``."""
-    try:
-        return data.decode(_decoder_name(encoding))
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise InputError(
-            source, line, f"not {display_name(encoding)} text (byte {data[error.start]:#04x} at offset {error.start})"
-        ) from None
-
-
 Opener = Callable[[], ContextManager[BinaryIO]]
 
 
