@@ -44,8 +44,9 @@ def _raise_terminated(_signal: int, _frame: Any) -> None:
 def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn bad input into one line on stderr and exit status 1; ``--verbose`` adds the traceback.
 
-    Ctrl-C exits 130 and SIGTERM 143, each with one line, after the outputs' clean-up has run; a
-    closed standard output ends the command quietly.
+    Ctrl-C exits 130 and SIGTERM 143 (outside training, which stops resumably with 130 for both),
+    each with one line, after the outputs' clean-up has run; a closed standard output ends the
+    command quietly.
     """
 
     @functools.wraps(command)
@@ -259,7 +260,7 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
         yield lambda: bool(requested)
     except TrainingInterrupted as stop:
         click.echo(f"nertag: {stop}", err=True)
-        sys.exit(130)
+        sys.exit(130)  # training stops the same way for Ctrl-C and SIGTERM: checkpoint kept, resumable
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -297,7 +298,7 @@ def tag_command(
     lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
     from nertag.commands.tag import tag_column_inputs, tag_stream
     from nertag.hardware import use_threads
-    from nertag.parallel import ModelSpec, default_workers
+    from nertag.parallel import ModelSpec, all_regular_files, default_workers
     from nertag.routing import ModelChoice
     from nertag.safe_write import check_output_file, open_output
     from nertag.text_input import check_encoding, chunks_of_all, open_inputs
@@ -319,7 +320,8 @@ def tag_command(
                 tag_column_inputs(sources, encoding, models, out, output_format)
                 return
             spec = ModelSpec(model, device or "cpu", precision)
-            workers = workers or default_workers(inputs)
+            # A stream wants each line answered as it comes; workers answer in batches of chunks.
+            workers = (workers or default_workers(inputs)) if all_regular_files(inputs) else 1
             tag_stream(chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress, (workers, spec))
     finally:
         if progress is not None:

@@ -43,7 +43,7 @@ def label_colours(labels: Iterable[str]) -> dict[str, str]:
 
 
 def _mark(text: str, label: str, colour: str, confidence: float | None = None) -> str:
-    title = f' title="{label} {confidence:.2f}"' if confidence is not None else f' title="{label}"'
+    title = f' title="{escape(label)} {confidence:.2f}"' if confidence is not None else f' title="{escape(label)}"'
     return (f'<mark class="entity" data-label="{escape(label)}" style="background: {colour}"{title}>'
             f'{escape(text)}<span class="label">{escape(label)}</span></mark>')
 

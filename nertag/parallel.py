@@ -37,6 +37,14 @@ class ModelSpec:
 WORTH_WORKERS = 4 * 1024 * 1024  # bytes of input below which starting processes costs more than it saves
 
 
+def all_regular_files(paths: Sequence[str]) -> bool:
+    """True when every input is a regular file (not standard input, a FIFO or a device)."""
+    try:
+        return bool(paths) and all(path != "-" and stat.S_ISREG(os.stat(path).st_mode) for path in paths)
+    except OSError:
+        return False
+
+
 def default_workers(paths: Sequence[str]) -> int:
     """Workers for tagging ``paths``: the cores the machine can spare when the input is files of
     at least 4 MB in all (each worker starts a process and loads the model), else 1."""

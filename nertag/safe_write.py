@@ -40,7 +40,13 @@ def current_umask() -> int:
 
 
 def _is_stream(path: Path) -> bool:
-    """FIFOs, devices and sockets are written directly: renaming over them would break their reader."""
+    """FIFOs, devices and sockets are written directly: renaming over them would break their reader.
+
+    So are the names of an open descriptor (``/dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``):
+    they may lead to a file the shell opened for appending, which a rename would replace.
+    """
+    if str(path.absolute()).startswith(("/dev/", "/proc/")):
+        return True
     try:
         mode = path.stat().st_mode
     except OSError:
@@ -85,7 +91,9 @@ def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8") -> It
     check_output_file(path)
     target = Path(path)
     if _is_stream(target):
-        with open(target, "w", encoding=encoding, newline="\n") as handle:
+        # "a": a /dev/stdout that leads to a file the shell opened for appending must not be truncated;
+        # on a FIFO or a device appending is plain writing.
+        with open(target, "a", encoding=encoding, newline="\n") as handle:
             yield handle
         return
     real = Path(os.path.realpath(target))  # write through symlinks: the link itself stays
@@ -182,22 +190,26 @@ def write_folder(path: str | Path, fill: Callable[[Path], None], kind: str = "mo
     else:
         real.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".nertag-tmp", dir=real.parent))
+    retired = real.with_name(f".{real.name}.old-{os.getpid()}.nertag-tmp")
     try:
         fill(staging)
         _apply_umask(staging)
+        if real.is_dir() and not existing_empty:  # an earlier folder of ours keeps its permissions
+            os.chmod(staging, stat.S_IMODE(real.stat().st_mode))
         if existing_empty:
             names = sorted(os.listdir(staging), key=lambda name: name in ("config.json", "state.json"))
             for name in names:  # the file that marks a complete folder goes last
                 os.replace(staging / name, real / name)
             staging.rmdir()
         elif real.exists():
-            retired = real.with_name(f".{real.name}.old-{os.getpid()}.nertag-tmp")
             os.replace(real, retired)
             os.replace(staging, real)
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.replace(staging, real)
     except BaseException:
+        if retired.exists() and not real.exists():  # the new folder did not take the old one's place
+            os.replace(retired, real)
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return real

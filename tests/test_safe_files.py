@@ -195,3 +195,37 @@ def test_an_output_that_is_also_an_input_is_refused(en_model_dir: Path, en_path:
     plotted = CliRunner().invoke(main, [*train_args(corpus, str(tmp_path / "m")), "--plot", str(corpus)])
     assert plotted.exit_code == 1 and "is also an input" in plotted.stderr
     assert corpus.read_bytes() == en_path.read_bytes()
+
+
+def test_dev_stdout_appending_to_a_file_is_not_replaced(en_model_dir: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    log = tmp_path / "log"
+    log.write_text("old\n")
+    root = Path(__file__).resolve().parents[1]
+    with open(log, "a") as appended:
+        done = subprocess.run([sys.executable, "-m", "nertag", "tag", "--model", str(en_model_dir), "-o", "/dev/stdout"],
+                              input=b"Paris\n", stdout=appended, cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+    assert done.returncode == 0
+    lines = log.read_text().splitlines()
+    assert lines[0] == "old" and json.loads(lines[1])["text"] == "Paris"
+
+
+def test_a_replaced_model_folder_keeps_its_permissions_and_a_failed_swap_keeps_the_old(tmp_path: Path) -> None:
+    def fill(staging: Path) -> None:
+        (staging / "config.json").write_text('{"format_version": 1}')
+
+    folder = tmp_path / "m"
+    write_folder(folder, fill)
+    folder.chmod(0o700)
+    write_folder(folder, fill)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+    def failing(staging: Path) -> None:
+        fill(staging)
+        os.rmdir(staging)  # the swap then fails: nothing to move in
+
+    with pytest.raises(OSError):
+        write_folder(folder, failing)
+    assert (folder / "config.json").is_file() and sorted(os.listdir(tmp_path)) == ["m"]
