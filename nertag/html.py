@@ -74,15 +74,3 @@ def page_end() -> str:
 
 def looks_chinese_page(texts: Iterable[str]) -> bool:
     return any("\u4e00" <= c <= "\u9fff" for text in list(texts)[:20] for c in text[:200])
-
-
-def render(documents: Sequence[tuple[str, Sequence[Entity]]], labels: Iterable[str] = ()) -> str:
-    """The page for (text, entities) pairs; ``labels`` adds legend entries for labels not found.
-
-    Pages are written in pieces (:func:`page_start`, :func:`render_document`, :func:`page_end`) when
-    tagging streams; this joins them for a list held in memory.
-    """
-    every_label = sorted({*labels, *(e.label for _, found in documents for e in found)})
-    colours = label_colours(every_label)
-    body = "".join(render_document(text, found, colours) for text, found in documents)
-    return page_start(every_label, looks_chinese_page(text for text, _ in documents)) + body + page_end()
