@@ -16,15 +16,20 @@ from .records import Entity, Reading
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .api import load, tag, tag_nbest
+    from .api import fit, load, tag, tag_nbest
+    from .corpus_dataset import read_corpus
+    from .dataset_tagger import DatasetTagger
     from .tagger import Tagger
 
 __all__ = [
-    "tag", "tag_nbest", "load", "Tagger", "Entity", "Reading",
+    "tag", "tag_nbest", "load", "fit", "read_corpus", "DatasetTagger", "Tagger", "Entity", "Reading",
     "NertagError", "InputError", "ModelError", "OutputError", "TagError", "__version__",
 ]
 
-_LAZY = {"tag": "api", "tag_nbest": "api", "load": "api", "Tagger": "tagger"}
+_LAZY = {
+    "tag": "api", "tag_nbest": "api", "load": "api", "fit": "api", "Tagger": "tagger",
+    "read_corpus": "corpus_dataset", "DatasetTagger": "dataset_tagger",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -12,13 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence, TextIO
+from typing import Iterable, Sequence, TextIO
 
 from .errors import InputError, TagError
 from .schemes import Scheme, detect_scheme, relabel, split_tag
-
-if TYPE_CHECKING:  # datasets is heavy; import it only when a Dataset is asked for
-    import datasets
 
 
 @dataclass(frozen=True)
@@ -159,11 +156,3 @@ def write_conll(sentences: Iterable[Sentence], out: TextIO) -> None:
             out.write(f"{token} {tag}\n")
         out.write("\n")
 
-
-def to_dataset(sentences: Sequence[Sentence]) -> "datasets.Dataset":
-    """The corpus as a ``datasets.Dataset`` with columns ``tokens`` and ``tags``."""
-    import datasets
-
-    return datasets.Dataset.from_dict(
-        {"tokens": [list(s.tokens) for s in sentences], "tags": [list(s.tags) for s in sentences]}
-    )

@@ -11,9 +11,9 @@ from nertag.conll import (
     corpus_scheme,
     parse_conll,
     read_conll,
-    to_dataset,
     write_conll,
 )
+from nertag.corpus_dataset import to_dataset
 from nertag.schemes import Scheme
 
 

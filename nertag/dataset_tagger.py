@@ -1,0 +1,107 @@
+"""One picklable callable that tags a batch of rows, for the engines users already run.
+
+``datasets.Dataset.map(DatasetTagger(...), batched=True, num_proc=N)``, Ray Data's
+``map_batches(DatasetTagger, fn_constructor_kwargs=...)`` and plain Python all hand it a batch: a
+mapping of columns (lists, or numpy arrays as Ray passes them) or a pandas DataFrame. It returns
+the batch with an ``entities`` column added. Nothing heavy is pickled: the model loads on first
+use, once per process, so every worker of an engine loads its own copy.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Mapping
+
+from .hardware import PRECISIONS
+
+if TYPE_CHECKING:
+    from .routing import ModelChoice
+
+EntityRecord = dict[str, Any]  # start, end, label, text, confidence
+
+
+class DatasetTagger:
+    """Tag the ``column`` of each batch and add ``output_column``: per row a list of
+    ``{start, end, label, text, confidence}``, offsets into that row's text.
+
+    ``model`` is a built-in name or a model folder; None sends each row to the default model of
+    its language, as :func:`nertag.tag` does. ``batch_size`` texts go through the network together.
+    ``threads``: torch threads per process; by default one in an engine's worker process (the
+    engine's processes already fill the cores) unless OMP_NUM_THREADS says otherwise; torch's own
+    setting in the process that made the tagger.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        column: str = "text",
+        batch_size: int = 256,
+        output_column: str = "entities",
+        precision: str = "float32",
+        threads: int | None = None,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads: expected an int >= 1 or None, got {threads!r}")
+        self.model = None if model is None else os.fspath(model)
+        self.column, self.output_column = column, output_column
+        self.batch_size, self.precision, self.threads = batch_size, precision, threads
+        self._home_pid = os.getpid()
+        self._choice: ModelChoice | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the settings only: each process loads its own model."""
+        state = dict(self.__dict__)
+        state["_choice"] = None
+        return state
+
+    def __call__(self, batch: Any) -> Any:
+        """``batch`` with ``output_column`` added (a new dict, or a DataFrame copy)."""
+        texts = _texts(batch, self.column)
+        choice = self._models()
+        entities: list[list[EntityRecord]] = []
+        for first in range(0, len(texts), self.batch_size):
+            for _, tagged in choice.tag(texts[first : first + self.batch_size]):
+                entities.append([
+                    {"start": e.start, "end": e.end, "label": e.label, "text": e.text, "confidence": e.confidence}
+                    for e in tagged.entities
+                ])
+        if hasattr(batch, "assign") and hasattr(batch, "columns"):  # a pandas DataFrame
+            return batch.assign(**{self.output_column: entities})
+        result = dict(batch)
+        result[self.output_column] = entities
+        return result
+
+    def _models(self) -> "ModelChoice":
+        if self._choice is None:
+            from .api import load
+            from .hardware import use_threads
+            from .routing import ModelChoice
+
+            if self.threads is not None:
+                use_threads(self.threads)
+            elif os.getpid() != self._home_pid and "OMP_NUM_THREADS" not in os.environ:
+                use_threads(1)
+            self._choice = ModelChoice(self.model, lambda name: load(name, precision=self.precision))
+            self._choice.load_named()
+        return self._choice
+
+
+def _texts(batch: Any, column: str) -> list[str]:
+    """The batch's ``column`` as a list of str, or a TypeError naming the column and the row."""
+    if not isinstance(batch, Mapping) and not hasattr(batch, "columns"):
+        raise TypeError(f"expected a batch of columns (a dict or a DataFrame), got {type(batch).__name__}")
+    if column not in batch:
+        names = list(batch.keys()) if isinstance(batch, Mapping) else list(batch.columns)
+        raise KeyError(f"no column {column!r} in the batch (columns: {', '.join(map(str, names))}); pass column=...")
+    values = batch[column]
+    if isinstance(values, str):
+        raise TypeError(f"column {column!r}: expected a column of texts, got one string (call with batched=True)")
+    texts = list(values.tolist() if hasattr(values, "tolist") else values)
+    for row, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"column {column!r}, row {row}: expected a string, got {type(text).__name__}")
+    return texts
