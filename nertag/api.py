@@ -5,23 +5,48 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence, overload
+from typing import TYPE_CHECKING, Sequence, overload
 
 from .builtin import resolve_model
+from .errors import ModelError
+from .onnx_backend import is_export, load_export, onnx_tagger
 from .records import Entity, Reading
 from .routing import ModelChoice
 from .serialize import load as load_directory
 from .tagger import Tagger
 
+if TYPE_CHECKING:
+    from .config import TrainConfig
+    from .corpus_dataset import CorpusSource
 
-def load(model: str | Path, device: str = "cpu", precision: str = "float32") -> Tagger:
-    """A tagger for ``model`` (a built-in name such as ``zh-msra``, or a model directory), to reuse.
+
+BACKENDS = ("torch", "onnx")
+
+
+def load(model: str | Path, device: str = "cpu", precision: str = "float32", backend: str | None = None) -> Tagger:
+    """A tagger for ``model`` (a built-in name such as ``zh-msra``, a model directory, or a folder
+    written by ``nertag export --format onnx``), to reuse.
 
     ``precision`` is float32 by default, so a text gets the same confidences whatever it is batched
     with; "bfloat16" runs the encoder faster on CPUs with native bfloat16, and "auto" picks it
     where the hardware has it (the CLI's default; see BENCHMARKS.md).
+
+    ``backend`` picks what computes the emission scores: "torch", or "onnx" (onnxruntime on the
+    CPU, float32; ``pip install 'nertag[onnx]'``). None (the default) means torch for a model
+    directory and onnx for an export folder. "onnx" on a model directory exports its emission
+    network in memory when loading (nothing is written, so no cache can go stale); Viterbi and confidences
+    are torch code on either backend.
     """
-    return load_directory(resolve_model(model), device, precision)
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {', '.join(BACKENDS)} or None, got {backend!r}")
+    directory = resolve_model(model)
+    if is_export(directory):
+        if backend == "torch":
+            raise ModelError(f"{directory}: an ONNX export holds no torch weights; load it with backend='onnx' (or None)")
+        return load_export(directory, device, precision)
+    if backend == "onnx":
+        return onnx_tagger(load_directory(directory, "cpu"), precision)
+    return load_directory(directory, device, precision)
 
 
 @lru_cache(maxsize=4)
@@ -91,3 +116,62 @@ def _choice_and_texts(text: str | Sequence[str], model: str | Path | Tagger | No
 def _cached_model(model: str) -> Tagger:
     directory = resolve_model(model)
     return _cached(str(directory), "cpu", _saved_stamp(directory))
+
+
+def fit(
+    train: "CorpusSource | Sequence[CorpusSource]",
+    dev: "CorpusSource | None" = None,
+    *,
+    out: str | Path | None = None,
+    dev_fraction: float = 0.1,
+    label_map: dict[str, str] | None = None,
+    settings: "TrainConfig | None" = None,
+    weights_dtype: str = "float32",
+    **model_options: object,
+) -> Tagger:
+    """Train a model in this process and return it; save it to ``out`` when given.
+
+    ``train`` and ``dev`` are column files, folders written by ``Dataset.save_to_disk`` or
+    ``datasets.Dataset`` objects (``tokens`` and ``tags``/``ner_tags``; see
+    :mod:`nertag.corpus_dataset`), so corpora can be sliced and mixed with the datasets library
+    first; a list of them is trained on together. Without ``dev``, a seeded ``dev_fraction`` of
+    train is held out. ``model_options`` override :class:`~nertag.config.ModelConfig` fields
+    (``hidden_size=128``...). For checkpoints and resuming, use ``nertag train``.
+    """
+    from .commands.train import check_labels, hold_out
+    from .config import TrainConfig
+    from .conll import relabel_corpus
+    from .corpus_dataset import read_sentences
+    from .safe_write import check_folder_target
+    from .serialize import save
+    from .train import default_config
+    from .train import train as run_training
+
+    settings = settings or TrainConfig()
+    sources = list(train) if isinstance(train, (list, tuple)) else [train]
+    mapping = label_map or {}
+    train_sentences = [s for source in sources for s in relabel_corpus(read_sentences(source), mapping)]
+    if dev is not None:
+        dev_sentences = relabel_corpus(read_sentences(dev), mapping)
+        check_labels(train_sentences, dev_sentences, _source_name(dev))
+    else:
+        train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, settings.seed)
+    model_folder = check_folder_target(out, kind="model") if out is not None else None
+    tagger, history = run_training(train_sentences, dev_sentences, default_config(train_sentences, **model_options), settings)
+    if model_folder is not None:
+        best = max(history, key=lambda e: e.f1)
+        facts = {
+            "train": ", ".join(_source_name(s) for s in sources),
+            "dev": _source_name(dev) if dev is not None else f"{dev_fraction:g} of train held out with seed {settings.seed}",
+            "label_map": mapping, "best_epoch": best.epoch, "epochs_run": len(history), "dev_f1": round(best.f1, 6),
+        }
+        save(tagger, model_folder, extra={"training": facts}, weights_dtype=weights_dtype)
+    return tagger
+
+
+def _source_name(source: object) -> str:
+    import os
+
+    if isinstance(source, (str, os.PathLike)):
+        return os.path.basename(os.fspath(source))
+    return f"<{type(source).__name__} of {len(source)} rows>" if hasattr(source, "__len__") else repr(source)

@@ -22,7 +22,8 @@ def reversal_index(lengths: torch.Tensor, width: int) -> torch.Tensor:
     return torch.where(flipped >= 0, flipped, steps[None, :])
 
 
-def _gather_time(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+def gather_time(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """(batch, time, features) ``values`` reordered along time by a (batch, time) ``index``."""
     return values.gather(1, index.unsqueeze(2).expand(-1, -1, values.size(2)))
 
 
@@ -58,7 +59,7 @@ def bidirectional(
         forward_weights = rnn._flat_weights[first : first + per_direction]
         backward_weights = rnn._flat_weights[first + per_direction : first + 2 * per_direction]
         forward = _one_direction(rnn, layer_input, forward_weights)
-        backward = _gather_time(_one_direction(rnn, _gather_time(layer_input, flip), backward_weights), flip)
+        backward = gather_time(_one_direction(rnn, gather_time(layer_input, flip), backward_weights), flip)
         if layer + 1 < rnn.num_layers:
             layer_input = nn.functional.dropout(torch.cat([forward, backward], 2), rnn.dropout, rnn.training)
     return forward, backward

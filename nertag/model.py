@@ -102,8 +102,7 @@ class BiLstmCrf(nn.Module):
         self.dropout = Dropout(config.dropout)
         self.encoder = _rnn(config.cell, size, config.hidden_size, config.layers, config.dropout)
         self.emission = nn.Linear(2 * config.hidden_size, self.num_tags)
-        scheme = Scheme(config.scheme)
-        self.crf = CRF(self.num_tags, allowed_transitions(tags, scheme), continuation_tags(tags, scheme))
+        self.crf = build_crf(config, tags)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Emission scores (batch, time, tags) for a batch already on this model's device."""
@@ -152,6 +151,13 @@ def build_network(config: ModelConfig, tags: Sequence[str], sizes: dict[str, int
     """The one place a network is assembled: from its config, tag list and input sizes (see
     :meth:`nertag.features.FeatureEncoder.table_sizes`), placed on ``device``."""
     return BiLstmCrf(config, tags, **sizes).to(checked_device(device))
+
+
+def build_crf(config: ModelConfig, tags: Sequence[str]) -> CRF:
+    """The CRF of a model, its transition constraints rebuilt from the tag list and scheme; also
+    used alone where the emission scores come from elsewhere (an ONNX export)."""
+    scheme = Scheme(config.scheme)
+    return CRF(len(tags), allowed_transitions(tags, scheme), continuation_tags(tags, scheme))
 
 
 def checked_device(device: str | torch.device) -> torch.device:

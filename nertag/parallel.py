@@ -27,11 +27,12 @@ class ModelSpec:
     named: str | None
     device: str = "cpu"
     precision: str = "auto"
+    backend: str | None = None  # see nertag.api.load
 
     def choice(self) -> ModelChoice:
         from .api import load
 
-        return ModelChoice(self.named, lambda name: load(name, self.device, self.precision))
+        return ModelChoice(self.named, lambda name: load(name, self.device, self.precision, self.backend))
 
 
 WORTH_WORKERS = 4 * 1024 * 1024  # bytes of input below which starting processes costs more than it saves

@@ -26,10 +26,12 @@ from .errors import OutputError
 
 MODEL_FILES = frozenset({"config.json", "vocab.json", "weights.safetensors"})
 CHECKPOINT_FILES = frozenset({"state.json", "tensors.safetensors"})
+EXPORT_FILES = frozenset({"config.json", "vocab.json", "crf.safetensors", "emissions.onnx"})
 # Folder kinds: the files such a folder holds, the file that marks it complete, and a key of that file.
 _FOLDER_KINDS = {
     "model": (MODEL_FILES, "config.json", "format_version"),
     "checkpoint": (CHECKPOINT_FILES, "state.json", "progress"),
+    "export": (EXPORT_FILES, "config.json", "export"),  # an ONNX export (nertag.onnx_export)
 }
 
 

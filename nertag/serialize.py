@@ -40,6 +40,8 @@ def save(
     """
     if weights_dtype not in WEIGHTS_DTYPES:
         raise ValueError(f"weights_dtype must be one of {', '.join(WEIGHTS_DTYPES)}, got {weights_dtype!r}")
+    if tagger.net is None:
+        raise ValueError("this tagger runs an ONNX export, which holds no torch weights to save")
 
     def fill(staging: Path) -> None:
         (staging / VOCAB).write_text(json.dumps(tagger.features.to_json(), ensure_ascii=False), encoding="utf-8")
@@ -51,7 +53,7 @@ def save(
             "model": tagger.config.to_json(),
             "labels": tagger.labels,
             # Checked on load, so a tampered or half-copied file is refused rather than used.
-            "sha256": {name: _sha256(staging / name) for name in (VOCAB, WEIGHTS)},
+            "sha256": {name: sha256_of(staging / name) for name in (VOCAB, WEIGHTS)},
             **(extra or {}),
         }
         (staging / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -110,7 +112,8 @@ def _restored_weights(stored: dict[str, torch.Tensor], path: Path) -> dict[str, 
     return weights
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """Hex digest of a file, as config.json records it for each file of a folder."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -123,8 +126,9 @@ def _read_json(path: Path) -> Any:
         raise ModelError(f"{path}: not valid JSON ({error})") from None
 
 
-def load(directory: str | Path, device: str = "cpu", precision: str = "float32") -> Tagger:
-    """Rebuild a :class:`Tagger` from a model directory, checking every file as it goes."""
+def read_model_files(directory: str | Path) -> tuple[dict[str, Any], ModelConfig, FeatureEncoder]:
+    """config.json (as read), the model config and the feature encoder of a model or export folder,
+    each checked; the one reading of these files shared by every loader."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError(f"{directory}: no such model directory")
@@ -144,6 +148,22 @@ def load(directory: str | Path, device: str = "cpu", precision: str = "float32")
         raise
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(f"{directory}: inconsistent config.json or vocab.json ({error})") from None
+    return meta, config, features
+
+
+def check_digests(directory: Path, meta: dict[str, Any]) -> None:
+    """Refuse a folder whose files differ from the checksums config.json recorded for them."""
+    for name, digest in (meta.get("sha256") or {}).items():
+        if (directory / name).is_file() and sha256_of(directory / name) != digest:
+            raise ModelError(f"{directory / name}: contents do not match the checksum in config.json (altered or damaged)")
+
+
+def load(directory: str | Path, device: str = "cpu", precision: str = "float32") -> Tagger:
+    """Rebuild a :class:`Tagger` from a model directory, checking every file as it goes."""
+    directory = Path(directory)
+    meta, config, features = read_model_files(directory)
+    if "export" in meta:
+        raise ModelError(f"{directory}: an ONNX export, which holds no torch weights (nertag.load runs it with onnxruntime)")
     net = build_network(config, features.tags.items, features.table_sizes(), device)
     weights_path = directory / WEIGHTS
     if not weights_path.is_file():
@@ -153,18 +173,21 @@ def load(directory: str | Path, device: str = "cpu", precision: str = "float32")
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelError(f"{weights_path}: unreadable weights, truncated or corrupted ({error})") from None
     weights = _restored_weights(stored, weights_path)
-    for name, digest in (meta.get("sha256") or {}).items():
-        if (directory / name).is_file() and _sha256(directory / name) != digest:
-            raise ModelError(f"{directory / name}: contents do not match the checksum in config.json (altered or damaged)")
+    check_digests(directory, meta)
     expected = net.state_dict()
     problems = sorted(set(expected) ^ set(weights)) + [
         k for k in expected if k in weights and weights[k].shape != expected[k].shape
     ]
     if problems:
         raise ModelError(f"{weights_path}: weights do not match config.json and vocab.json ({', '.join(problems[:3])})")
-    # A NaN or infinity anywhere makes the sum non-finite; summing is 5x faster than isfinite().all().
-    if not all(bool(torch.isfinite(w.sum(dtype=torch.float64))) for w in weights.values() if w.is_floating_point()):
-        raise ModelError(f"{weights_path}: weights hold NaN or infinite values")
+    check_finite(weights, weights_path)
     net.load_state_dict(weights)
     net.eval()
     return Tagger(config, features, net, precision)
+
+
+def check_finite(weights: dict[str, torch.Tensor], path: Path) -> None:
+    """Refuse weights holding a NaN or an infinity."""
+    # A NaN or infinity anywhere makes the sum non-finite; summing is 5x faster than isfinite().all().
+    if not all(bool(torch.isfinite(w.sum(dtype=torch.float64))) for w in weights.values() if w.is_floating_point()):
+        raise ModelError(f"{path}: weights hold NaN or infinite values")

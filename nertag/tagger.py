@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import torch
 
 from .config import ModelConfig
+from .crf import CRF
 from .features import Batch, EncodedCorpus, FeatureEncoder
 from .hardware import resolve_precision
 from .model import BiLstmCrf
@@ -18,15 +19,35 @@ MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
 ENCODE_CHUNK = 4096  # sentences encoded together
 
 
+class EmissionSource(Protocol):
+    """Where a tagger's emission scores come from when not from its torch network (an ONNX
+    export run by onnxruntime, :mod:`nertag.onnx_backend`): a CPU batch in, (batch, time, tags)
+    float32 scores out."""
+
+    def __call__(self, batch: Batch) -> torch.Tensor: ...
+
+
 class Tagger:
     """A network with its feature encoder: tokens in, BIO tags out; raw text in, entities out.
     Reuse one for many calls."""
 
-    def __init__(self, config: ModelConfig, features: FeatureEncoder, net: BiLstmCrf, precision: str = "float32") -> None:
-        """``precision`` "auto" is bfloat16 where the hardware has it natively (see :mod:`nertag.hardware`)."""
-        """``net`` comes from :func:`~nertag.model.build_network`, already on its device."""
+    def __init__(
+        self, config: ModelConfig, features: FeatureEncoder, net: BiLstmCrf | None, precision: str = "float32",
+        emissions: EmissionSource | None = None, crf: CRF | None = None,
+    ) -> None:
+        """``net`` comes from :func:`~nertag.model.build_network`, already on its device.
+        ``precision`` "auto" is bfloat16 where the hardware has it natively (see :mod:`nertag.hardware`).
+
+        A tagger whose emission scores come from elsewhere gets ``net=None``, that ``emissions``
+        source and the model's ``crf`` (on the CPU): features, Viterbi and confidences are the same
+        code either way, so only the emission network differs.
+        """
+        if (net is None) != (emissions is not None) or (net is None and crf is None):
+            raise ValueError("give a network, or an emission source with its CRF")
         self.config, self.features, self.net = config, features, net
-        self.device = next(net.parameters()).device
+        self.crf: CRF = crf if crf is not None else net.crf  # type: ignore[union-attr]
+        self._source = emissions
+        self.device = next(self.crf.parameters()).device
         self.tags = features.tags.items
         # "bfloat16" runs the encoder's matrix products in bfloat16 (autocast) when tagging: about
         # 1.4x faster LSTMs on CPUs with native bf16 (AVX512-BF16, AMX); the CRF stays float32.
@@ -38,9 +59,24 @@ class Tagger:
 
     @precision.setter
     def precision(self, precision: str) -> None:
-        self._precision = resolve_precision(precision, self.device.type)
+        if self._source is None:
+            self._precision = resolve_precision(precision, self.device.type)
+        else:
+            resolve_precision(precision, "cpu")  # an unknown name is refused the same way
+            if precision == "bfloat16":
+                raise ValueError("precision 'bfloat16': an exported network computes in float32")
+            self._precision = "float32"  # "auto" included
+
+    @property
+    def backend(self) -> str:
+        """What computes the emission scores: "torch", or "onnx" for an exported network."""
+        return "torch" if self._source is None else "onnx"
 
     def _emissions(self, batch: Batch) -> torch.Tensor:
+        """(batch, time, tags) float32 emission scores of a batch on this tagger's device."""
+        if self._source is not None:
+            return self._source(batch)
+        assert self.net is not None
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
             return self.net.emissions(batch).float()
 
@@ -103,17 +139,23 @@ class Tagger:
 
     @torch.inference_mode()
     def _decode(self, corpus: EncodedCorpus, group: list[int], confidence: bool) -> list[list[tuple[Span, float | None]]]:
-        self.net.eval()
+        self._eval()
         batch = corpus.batch(torch.tensor(group)).to(self.device)
         emissions = self._emissions(batch)
-        paths = self.net.crf.decode(emissions, batch.mask)[0]
+        paths = self.crf.decode(emissions, batch.mask)[0]
         found = self._path_spans(paths.cpu())
         if not confidence or not any(found):
             return [[(span, None) for span in row] for row in found]
         segments = torch.tensor([(b, span.start, span.end) for b, row in enumerate(found) for span in row])
-        probabilities = self.net.crf.segment_log_probs(emissions, batch.mask, paths, segments.to(self.device))
+        probabilities = self.crf.segment_log_probs(emissions, batch.mask, paths, segments.to(self.device))
         values = iter(probabilities.exp().clamp_(0.0, 1.0).cpu().tolist())
         return [[(span, next(values)) for span in row] for row in found]
+
+    def _eval(self) -> None:
+        """Tagging never sees dropout, even right after a training step on the same network."""
+        if self.net is not None:
+            self.net.eval()
+        self.crf.eval()
 
     def _path_spans(self, paths: torch.Tensor) -> list[list[Span]]:
         """Entity spans of each decoded path (tag ids, 0 = O, also on padding).
@@ -148,12 +190,12 @@ class Tagger:
 
     @torch.inference_mode()
     def _nbest(self, corpus: EncodedCorpus, group: list[int], k: int) -> list[list[tuple[list[Span], float]]]:
-        self.net.eval()
+        self._eval()
         batch = corpus.batch(torch.tensor(group)).to(self.device)
         emissions = self._emissions(batch)
         found = []
         for row, length in enumerate(batch.lengths.tolist()):
-            paths, log_probs = self.net.crf.nbest(emissions[row, :length], k)
+            paths, log_probs = self.crf.nbest(emissions[row, :length], k)
             found.append([
                 (spans([self.tags[j] for j in path]), probability)
                 for path, probability in zip(paths.tolist(), log_probs.exp().tolist())
@@ -184,12 +226,12 @@ class Tagger:
             return self.tag_many([text])[0]
         return self.tag_many(list(text))
 
-    def tag_many(self, texts: Sequence[str]) -> list[list[Entity]]:
-        """Entities of each text."""
-        return [tagged.entities for tagged in self.tag_texts(texts)]
+    def tag_many(self, texts: Sequence[str], max_tokens: int = 8192) -> list[list[Entity]]:
+        """Entities of each text; ``max_tokens`` bounds the padded tokens of one network batch."""
+        return [tagged.entities for tagged in self.tag_texts(texts, max_tokens)]
 
-    def tag_texts(self, texts: Sequence[str]) -> list[TaggedText]:
-        """Each text with its entities and the model's tokens, all texts' sentences in one batch."""
+    def tag_texts(self, texts: Sequence[str], max_tokens: int = 8192) -> list[TaggedText]:
+        """Each text with its entities and the model's tokens, all texts' sentences batched together."""
         if not all(isinstance(t, str) for t in texts):
             raise TypeError("tag() takes a string or a list of strings")
         owners: list[int] = []
@@ -201,7 +243,7 @@ class Tagger:
             for sentence in sentences_of_text:
                 owners.append(number)
                 offsets.append(sentence)
-        predicted = self.predict_spans([[texts[o][s:e] for s, e in sent] for o, sent in zip(owners, offsets)])
+        predicted = self.predict_spans([[texts[o][s:e] for s, e in sent] for o, sent in zip(owners, offsets)], max_tokens=max_tokens)
         found: list[list[Entity]] = [[] for _ in texts]
         for owner, sentence, sentence_spans in zip(owners, offsets, predicted):
             for span, confidence in sentence_spans:
