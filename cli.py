@@ -97,17 +97,16 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
 
 
-def _load_tagger(model: str, device: str, precision: str = "auto") -> Any:
-    from nertag.builtin import resolve_model
-    from nertag.serialize import load
+def _load_tagger(model: str, device: str, precision: str = "auto", backend: str | None = None) -> Any:
+    from nertag.api import load
 
-    return load(resolve_model(model), device, precision)
+    return load(model, device, precision, backend)
 
 
 @main.command("train")
-@click.option("--train", "train_paths", multiple=True, type=click.Path(dir_okay=False), help="Training corpus (CoNLL columns); repeat to train on several.")
+@click.option("--train", "train_paths", multiple=True, type=click.Path(), help="Training corpus (CoNLL columns, or a folder from Dataset.save_to_disk); repeat to train on several.")
 @click.option("--label-map", "label_maps", multiple=True, help="Map corpus labels to model labels, e.g. NAME=PER,ADDRESS=LOC,POSITION=O (O drops a label); repeatable.")
-@click.option("--dev", "dev_path", default=None, type=click.Path(dir_okay=False), help="Dev corpus, for early stopping.")
+@click.option("--dev", "dev_path", default=None, type=click.Path(), help="Dev corpus (as --train), for early stopping.")
 @click.option("--dev-fraction", default=0.0, help="Without --dev: hold out this share of TRAIN (drawn with --seed) as dev.")
 @click.option("--embeddings", type=click.Path(dir_okay=False), default=None, help="word2vec/GloVe text file for the word table (char-unit models: the segmenter-word table).")
 @click.option("--char-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for the character table.")
@@ -192,19 +191,30 @@ def train_command(
 
 
 def _run_training(job: Any, configure: Callable[[Any], ModelConfig], settings: TrainConfig, plot_path: str | None, resume: bool) -> None:
-    """Train with a line per epoch and a batch bar on a terminal; Ctrl-C and SIGTERM keep the checkpoint."""
+    """Train with a line per epoch and a batch bar on a terminal; Ctrl-C and SIGTERM keep the checkpoint.
+
+    Under torchrun every process trains and rank 0 alone reports, so the log reads as one run's.
+    """
     from nertag.commands.train import train_from_files
+    from nertag.distributed import joined
     from nertag.train_state import TrainingHooks
 
-    bar = _progress_bar(" batches")
-    with _stop_on_signals() as stopping:
-        try:
-            hooks = TrainingHooks(on_epoch=_report_epoch, on_batch=_batch_reporter(bar), should_stop=stopping)
-            _, history = train_from_files(job, configure, settings, hooks, resume=resume)
-        finally:
-            if bar is not None:
-                bar.close()
-    _finish_training(history, job.out, plot_path, " ".join(job.train))
+    with joined(settings.device) as world:
+        reporting = world is None or world.is_main
+        if not reporting:
+            logging.disable(logging.INFO)
+        bar = _progress_bar(" batches") if reporting else None
+        with _stop_on_signals(announce=reporting) as stopping:
+            try:
+                hooks = TrainingHooks(
+                    on_epoch=_report_epoch if reporting else None, on_batch=_batch_reporter(bar), should_stop=stopping
+                )
+                _, history = train_from_files(job, configure, settings, hooks, resume=resume, world=world)
+            finally:
+                if bar is not None:
+                    bar.close()
+        if reporting:
+            _finish_training(history, job.out, plot_path, " ".join(job.train))
 
 
 def _batch_reporter(bar: Any) -> Callable[[int, int], None] | None:
@@ -242,16 +252,18 @@ def _finish_training(history: Any, out_dir: str, plot_path: str | None, train_pa
 def _resume(checkpoint: str) -> None:
     """Continue a stopped run with the data, settings and options stored in its checkpoint."""
     from nertag.commands.train import resume_job
+    from nertag.distributed import launched_rank
 
     job, config, settings, finished = resume_job(checkpoint)
-    for entry in finished:
+    for entry in finished if launched_rank() == 0 else []:
         click.echo(f"epoch {entry.epoch:3d}  (from the checkpoint)  dev F1 {100 * entry.f1:6.2f}", err=True)
     _run_training(job, lambda _: config, settings, None, resume=True)
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[Callable[[], bool]]:
-    """Turn SIGINT and SIGTERM into a request that training checks between batches."""
+def _stop_on_signals(announce: bool = True) -> Iterator[Callable[[], bool]]:
+    """Turn SIGINT and SIGTERM into a request that training checks between batches; ``announce``
+    says so on stderr (one process of a torchrun job does)."""
     from nertag.train_state import TrainingInterrupted
 
     requested: list[int] = []
@@ -259,7 +271,8 @@ def _stop_on_signals() -> Iterator[Callable[[], bool]]:
     try:
         yield lambda: bool(requested)
     except TrainingInterrupted as stop:
-        click.echo(f"nertag: {stop}", err=True)
+        if announce:
+            click.echo(f"nertag: {stop}", err=True)
         sys.exit(130)  # training stops the same way for Ctrl-C and SIGTERM: checkpoint kept, resumable
     finally:
         for sig, handler in previous.items():
@@ -288,11 +301,12 @@ def _progress_bar(unit: str) -> Any:
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="Tag in this many processes (one thread each), output in input order; 0: for input files of 4 MB or more, as many as the machine's load leaves cores free, else 1.")
+@click.option("--backend", type=click.Choice(["torch", "onnx"]), default=None, help="What computes the emission scores (onnx: onnxruntime, CPU, float32). Default: torch, or onnx for a folder from `nertag export`.")
 @friendly_errors
 def tag_command(
     inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
     encoding: str, nbest: int, min_confidence: float, device: str | None, precision: str, threads: int | None,
-    workers: int,
+    workers: int, backend: str | None,
 ) -> None:
     """Tag INPUT files (default: standard input), one document a line, and write entities as JSON
     lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
@@ -311,7 +325,7 @@ def tag_command(
     check_output_file(output, inputs)
     sources = open_inputs(inputs)
     use_threads(threads)
-    models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision=precision))
+    models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision, backend))
     models.load_named()
     progress = _progress_bar(" lines")
     try:
@@ -319,7 +333,7 @@ def tag_command(
             if input_format == "conll":
                 tag_column_inputs(sources, encoding, models, out, output_format)
                 return
-            spec = ModelSpec(model, device or "cpu", precision)
+            spec = ModelSpec(model, device or "cpu", precision, backend)
             # A stream wants each line answered as it comes; workers answer in batches of chunks.
             workers = (workers or default_workers(inputs)) if all_regular_files(inputs) else 1
             tag_stream(chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress, (workers, spec))
@@ -373,6 +387,21 @@ def score_command(
     rows = sorted(report.per_type.items()) + [("micro avg", report.micro), ("macro avg", report.macro)]
     for name, s in rows:
         click.echo(f"{name:<12}{100 * s.precision:10.2f}{100 * s.recall:10.2f}{100 * s.f1:10.2f}{s.support:9d}")
+
+
+@main.command("export")
+@click.argument("model")
+@click.option("--format", "export_format", type=click.Choice(["onnx"]), default="onnx", show_default=True, help="onnx: the emission network as emissions.onnx, the CRF as crf.safetensors, with config.json and vocab.json.")
+@click.option("--out", "-o", "out_dir", required=True, help="Folder to write: absent, empty, or an earlier nertag export (replaced whole).")
+@friendly_errors
+def export_command(model: str, export_format: str, out_dir: str) -> None:
+    """Export MODEL (a built-in name or model directory) for another runtime; `nertag tag --model OUT`
+    and nertag.load(OUT) then tag with it (onnxruntime, `pip install 'nertag[onnx]'`)."""
+    from nertag.builtin import resolve_model
+    from nertag.onnx_export import export_onnx
+
+    written = export_onnx(resolve_model(model), out_dir)
+    click.echo(f"wrote {export_format} export of {model} to {written}", err=True)
 
 
 @main.command("models")

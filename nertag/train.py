@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import replace
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
 import torch
 
 from .averaging import WeightAverage
+from .batch import Batch
 from .checkpoint import (
     Checkpointing,
     LiveRun,
@@ -23,6 +24,7 @@ from .checkpoint import (
 )
 from .config import ModelConfig, TrainConfig
 from .conll import Sentence
+from .distributed import World, everywhere, on_main
 from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
 from .model import BiLstmCrf, build_network
@@ -87,6 +89,7 @@ def train(
     pretrained: dict[str, str] | None = None,
     hooks: TrainingHooks | None = None,
     checkpointing: Checkpointing | None = None,
+    world: World | None = None,
 ) -> tuple[Tagger, list[EpochLog]]:
     """Train a model and return it (weights of the best dev epoch) with one log entry per epoch.
 
@@ -95,6 +98,10 @@ def train(
     when ``should_stop()`` turns true, training stops between batches and raises
     :class:`TrainingInterrupted`, dropping the unfinished epoch. With ``checkpointing`` the run's
     state is saved after every epoch, and a resumed run ends with the model an uninterrupted one gives.
+
+    With ``world`` (a process group, see :mod:`nertag.distributed`) each rank trains on its share
+    of the batches with gradients averaged over the ranks, on ``world.device``; rank 0 alone writes
+    the checkpoint, and every rank returns the same model and log.
     """
     if not isinstance(settings, TrainConfig):
         raise TypeError(f"settings: expected a TrainConfig, got {type(settings).__name__}")
@@ -103,20 +110,18 @@ def train(
     if not dev_sentences:
         raise ValueError("no dev sentences: expected at least one, to pick the best epoch by")
     hooks = hooks or TrainingHooks()
+    device = _device_in(world, settings.device)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     _seed_everything(settings.seed)
-    features, corpus = _encode_training_data(train_sentences, config)
-    net = build_network(config, features.tags.items, features.table_sizes(), settings.device)
-    _load_pretrained(net, features, pretrained or {})
-    tagger = Tagger(config, features, net)
-    run = LiveRun(
-        net, make_optimizer(net, settings.lr), WeightAverage(net, settings.ema_decay),
-        torch.Generator().manual_seed(settings.seed), TrainingProgress(),
-    )
-    facts = RunFacts(config, settings, checkpointing.job if checkpointing else None, vocab_digest(features.to_json()))
+    tagger, corpus, run = everywhere(world, lambda: _set_up(train_sentences, config, settings, device, pretrained or {}))
+    net = run.net
+    facts = RunFacts(config, settings, checkpointing.job if checkpointing else None, vocab_digest(tagger.features.to_json()))
+    if world is not None and not world.same(facts.vocab_sha256):
+        raise ValueError("the processes built different vocabularies from the same corpora; does every rank read the same files?")
     if checkpointing is not None:
-        _start_or_resume(run, facts, checkpointing)
+        _start_or_resume(run, facts, checkpointing, world)
+    parallel = _Parallel(world, world.wrap(net)) if world is not None else None
     dev_tokens = [s.tokens for s in dev_sentences]
     dev_gold = [list(s.tags) for s in dev_sentences]
     for epoch in range(run.progress.epoch + 1, settings.epochs + 1):
@@ -124,12 +129,12 @@ def train(
             break
         started = time.perf_counter()
         try:
-            loss = _train_epoch(run, corpus, settings, epoch, hooks)
+            loss = _train_epoch(run, corpus, settings, epoch, hooks, parallel)
         except TrainingInterrupted:
             raise TrainingInterrupted(epoch - 1, str(checkpointing.path) if checkpointing else None) from None
-        entry = _keep_if_better(run, tagger, dev_tokens, dev_gold, epoch, loss, started)
+        entry = _keep_if_better(run, tagger, dev_tokens, dev_gold, epoch, loss, started, world)
         if checkpointing is not None:
-            save_checkpoint(checkpointing.path, run, facts)
+            on_main(world, lambda: save_checkpoint(checkpointing.path, run, facts))
         if hooks.on_epoch:
             hooks.on_epoch(entry)
         if run.progress.stale >= settings.patience:
@@ -141,6 +146,22 @@ def train(
         net.load_state_dict(run.best_state)
     net.eval()
     return tagger, run.progress.history
+
+
+def _set_up(
+    sentences: Sequence[Sentence], config: ModelConfig, settings: TrainConfig, device: str | torch.device,
+    pretrained: dict[str, str],
+) -> tuple[Tagger, EncodedCorpus, LiveRun]:
+    """The vocabularies, the encoded corpus and a fresh run: network, optimizer, weight average."""
+    features, corpus = _encode_training_data(sentences, config)
+    net = build_network(config, features.tags.items, features.table_sizes(), device)
+    _load_pretrained(net, features, pretrained)
+    tagger = Tagger(config, features, net)
+    run = LiveRun(
+        net, make_optimizer(net, settings.lr), WeightAverage(net, settings.ema_decay),
+        torch.Generator().manual_seed(settings.seed), TrainingProgress(),
+    )
+    return tagger, corpus, run
 
 
 def _encode_training_data(sentences: Sequence[Sentence], config: ModelConfig) -> tuple[FeatureEncoder, EncodedCorpus]:
@@ -170,24 +191,49 @@ def join_latin_runs(sentence: Sentence) -> Sentence:
     return Sentence(tokens, tuple(to_tags(joined, len(tokens), Scheme.BIOES)), sentence.line)
 
 
-def _start_or_resume(run: LiveRun, facts: RunFacts, checkpointing: Checkpointing) -> None:
+def _start_or_resume(run: LiveRun, facts: RunFacts, checkpointing: Checkpointing, world: World | None = None) -> None:
     """Continue from the checkpoint (which must come from the same data and settings), or write
-    the first one, so that a run stopped in its first epoch can be resumed too."""
+    the first one, so that a run stopped in its first epoch can be resumed too. In a process group
+    every rank reads the checkpoint and rank 0 alone writes it."""
     if not checkpointing.resume:
-        save_checkpoint(checkpointing.path, run, facts)
+        on_main(world, lambda: save_checkpoint(checkpointing.path, run, facts))
         return
-    saved, tensors = read_checkpoint(checkpointing.path)
-    if saved.facts.vocab_sha256 != facts.vocab_sha256 or saved.facts.model != facts.model:
-        raise ValueError(f"{checkpointing.path}: checkpoint was made with other training data or model settings")
-    restore(saved, tensors, run)
+
+    def resume() -> None:
+        saved, tensors = read_checkpoint(checkpointing.path)
+        if saved.facts.vocab_sha256 != facts.vocab_sha256 or saved.facts.model != facts.model:
+            raise ValueError(f"{checkpointing.path}: checkpoint was made with other training data or model settings")
+        restore(saved, tensors, run)
+
+    everywhere(world, resume)
+
+
+def _device_in(world: World | None, requested: str) -> str | torch.device:
+    """Where this process trains: ``requested``, or in a process group the device of this rank."""
+    if world is None:
+        return requested
+    if torch.device(requested).type != world.device.type:
+        raise ValueError(f"device {requested!r}: the process group was started for {world.device.type}")
+    return world.device
+
+
+@dataclass(frozen=True)
+class _Parallel:
+    """A run's process group and its network behind DistributedDataParallel (loss of a batch)."""
+
+    world: World
+    loss: torch.nn.Module
 
 
 def _keep_if_better(
     run: LiveRun, tagger: Tagger, dev_tokens: Sequence[Sequence[str]], dev_gold: Sequence[Sequence[str]],
-    epoch: int, loss: float, started: float,
+    epoch: int, loss: float, started: float, world: World | None = None,
 ) -> EpochLog:
-    """Score the epoch on dev, keep its weights if they are the best so far, and log it."""
-    report, averaged, state = _better_weights(tagger, run.average, dev_tokens, dev_gold)
+    """Score the epoch on dev, keep its weights if they are the best so far, and log it. In a
+    process group each rank tags a share of dev and all score the gathered tags, so every rank
+    takes the same early-stopping decision."""
+    predict = tagger.predict if world is None else lambda tokens: world.gather_in_order(tokens, tagger.predict)
+    report, averaged, state = _better_weights(tagger, run.average, dev_tokens, dev_gold, predict)
     progress = run.progress
     improved = report.f1 > progress.best_f1
     if improved:
@@ -204,7 +250,8 @@ def _keep_if_better(
 
 
 def _better_weights(
-    tagger: Tagger, average: WeightAverage, dev_tokens: Sequence[Sequence[str]], dev_gold: Sequence[Sequence[str]]
+    tagger: Tagger, average: WeightAverage, dev_tokens: Sequence[Sequence[str]], dev_gold: Sequence[Sequence[str]],
+    predict: Callable[[Sequence[Sequence[str]]], list[list[str]]] | None = None,
 ) -> tuple[Scores, bool, dict[str, torch.Tensor]]:
     """Dev scores of the trained weights and of their average, whichever is better, with a copy
     of those weights and whether they are the average.
@@ -214,11 +261,12 @@ def _better_weights(
     weights are the same with or without averaging (the average takes no part in training).
     """
     net = tagger.net
-    raw = score(dev_gold, tagger.predict(dev_tokens)).micro
+    predict = predict or tagger.predict
+    raw = score(dev_gold, predict(dev_tokens)).micro
     if average.decay <= 0:
         return raw, False, {k: v.detach().clone() for k, v in net.state_dict().items()}
     with average.swapped_in():
-        smoothed = score(dev_gold, tagger.predict(dev_tokens)).micro
+        smoothed = score(dev_gold, predict(dev_tokens)).micro
         if smoothed.f1 >= raw.f1:
             return smoothed, True, {k: v.detach().clone() for k, v in net.state_dict().items()}
     return raw, False, {k: v.detach().clone() for k, v in net.state_dict().items()}
@@ -234,8 +282,14 @@ def _load_pretrained(net: BiLstmCrf, features: FeatureEncoder, files: dict[str, 
         log.info("%s: vectors for %d of %d %s", path, found, len(vocab) - 2, table)
 
 
-def _train_epoch(run: LiveRun, corpus: EncodedCorpus, settings: TrainConfig, epoch: int, hooks: TrainingHooks) -> float:
-    """One pass over the training corpus; returns the mean loss per sentence."""
+def _train_epoch(
+    run: LiveRun, corpus: EncodedCorpus, settings: TrainConfig, epoch: int, hooks: TrainingHooks,
+    parallel: _Parallel | None = None,
+) -> float:
+    """One pass over the training corpus; returns the mean loss per sentence.
+
+    With ``parallel`` this rank takes its share of the epoch's batches (all ranks draw the same
+    ones) and stops when any rank is asked to, at the same batch, so none waits for the others."""
     net, optimizer = run.net, run.optimizer
     for group in optimizer.param_groups:
         group["lr"] = settings.lr / (1 + settings.lr_decay * (epoch - 1))
@@ -243,11 +297,20 @@ def _train_epoch(run: LiveRun, corpus: EncodedCorpus, settings: TrainConfig, epo
     device = next(net.parameters()).device
     total = torch.zeros((), device=device)
     batches = length_batches(corpus.lengths, settings.batch_size, run.generator)
+    loss_of: Callable[[Batch], torch.Tensor] = net.loss
+    if parallel is not None:
+        batches = parallel.world.shard(batches)
+        torch.manual_seed(parallel.world.epoch_seed(settings.seed, epoch))
+        parallel.loss.train()
+        loss_of = parallel.loss
     for done, indices in enumerate(batches, start=1):
-        if hooks.should_stop():
+        stop = hooks.should_stop()
+        if parallel is not None:
+            stop = parallel.world.any(stop)
+        if stop:
             raise TrainingInterrupted(epoch - 1, None)
         batch = corpus.batch(indices).to(device)
-        loss = net.loss(batch)
+        loss = loss_of(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), settings.clip)
@@ -256,4 +319,7 @@ def _train_epoch(run: LiveRun, corpus: EncodedCorpus, settings: TrainConfig, epo
         total += loss.detach() * len(indices)
         if hooks.on_batch:
             hooks.on_batch(done, len(batches))
+    if parallel is not None:
+        summed, sentences = parallel.world.sum([float(total), sum(len(indices) for indices in batches)])
+        return summed / sentences
     return float(total) / len(corpus)

@@ -10,7 +10,9 @@ from typing import Callable, Sequence
 
 from ..checkpoint import Checkpointing, checkpoint_path
 from ..config import ModelConfig, TrainConfig, TrainingJob
-from ..conll import Sentence, corpus_scheme, read_conll, relabel_corpus
+from ..conll import Sentence, corpus_scheme, relabel_corpus
+from ..corpus_dataset import read_sentences
+from ..distributed import World, everywhere, on_main
 from ..errors import InputError
 from ..safe_write import check_folder_target, remove_own_folder
 from ..schemes import label_of
@@ -26,6 +28,7 @@ def train_from_files(
     settings: TrainConfig,
     hooks: TrainingHooks | None = None,
     resume: bool = False,
+    world: World | None = None,
 ) -> tuple[Tagger, list[EpochLog]]:
     """Read the job's corpora, train, and save the best epoch's model to ``job.out``.
 
@@ -33,16 +36,17 @@ def train_from_files(
     The run keeps a checkpoint in ``<out>.checkpoint`` after every epoch, removed once the model is
     saved; ``resume`` continues from it. Both folders are checked before anything is read or
     trained: each must be absent, empty, or an earlier nertag model (checkpoint).
+
+    With ``world`` (started by torchrun, see :mod:`nertag.distributed`) every rank reads the
+    corpora and trains its share; rank 0 alone checks the folders and writes the checkpoint and
+    the model, and a failure on any rank stops them all.
     """
-    model_folder = check_folder_target(job.out, kind="model")
-    checkpoint = checkpoint_path(model_folder)
-    if not resume:
-        check_folder_target(checkpoint, kind="checkpoint")
-    train_sentences, dev_sentences, dev_name = read_corpora(job, settings.seed)
+    model_folder, checkpoint = on_main(world, lambda: check_targets(job.out, resume))
+    train_sentences, dev_sentences, dev_name = everywhere(world, lambda: read_corpora(job, settings.seed))
     config = configure(train_sentences)
     tagger, history = train(
         train_sentences, dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
-        checkpointing=Checkpointing(checkpoint, job, resume),
+        checkpointing=Checkpointing(checkpoint, job, resume), world=world,
     )
     best = max(history, key=lambda e: e.f1)
     facts = {
@@ -60,16 +64,30 @@ def train_from_files(
         ],
         "pretrained": {k: os.path.basename(v) for k, v in job.pretrained.items()},
     }
-    save(tagger, model_folder, extra={"training": facts}, weights_dtype=job.weights_dtype)
-    remove_own_folder(checkpoint, kind="checkpoint")
+
+    def write() -> None:
+        save(tagger, model_folder, extra={"training": facts}, weights_dtype=job.weights_dtype)
+        remove_own_folder(checkpoint, kind="checkpoint")
+
+    on_main(world, write)
     return tagger, history
+
+
+def check_targets(out: str, resume: bool) -> tuple[Path, Path]:
+    """The model folder and its checkpoint folder, each checked to be writable without loss
+    (the checkpoint is not checked when resuming from it)."""
+    model_folder = check_folder_target(out, kind="model")
+    checkpoint = checkpoint_path(model_folder)
+    if not resume:
+        check_folder_target(checkpoint, kind="checkpoint")
+    return model_folder, checkpoint
 
 
 def read_corpora(job: TrainingJob, seed: int) -> tuple[list[Sentence], list[Sentence], str]:
     """Training and dev sentences, and how dev was found: the dev file, or a share of train held out."""
-    train_sentences = [s for path in job.train for s in relabel_corpus(read_conll(path, job.tag_column), job.label_map)]
+    train_sentences = [s for path in job.train for s in relabel_corpus(read_sentences(path, job.tag_column), job.label_map)]
     if job.dev is not None:
-        dev_sentences = relabel_corpus(read_conll(job.dev, job.tag_column), job.label_map)
+        dev_sentences = relabel_corpus(read_sentences(job.dev, job.tag_column), job.label_map)
         check_labels(train_sentences, dev_sentences, job.dev)
         return train_sentences, dev_sentences, os.path.basename(job.dev)
     rest, held = hold_out(train_sentences, job.dev_fraction, seed)
