@@ -56,6 +56,9 @@ class OnnxEmissions:
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.log_severity_level = 3  # errors only: its warnings would reach the user's stderr
+        # onnxruntime's worker threads otherwise spin after each run, taking the cores from the
+        # torch CRF and the Python feature code that run between batches.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = onnxruntime.InferenceSession(
                 model if isinstance(model, bytes) else str(model), options, providers=["CPUExecutionProvider"]
