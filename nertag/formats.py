@@ -19,10 +19,13 @@ FORMATS = ("jsonl", "conll", "html")
 class RecordWriter:
     """Writes one output format: :meth:`write` a document at a time between :meth:`start` and :meth:`finish`."""
 
-    def __init__(self, out: TextIO, output_format: str) -> None:
+    def __init__(self, out: TextIO, output_format: str, explain: bool = False) -> None:
+        """``explain``: jsonl records also list the dictionary and rule matches left out, and why."""
         if output_format not in FORMATS:
             raise ValueError(f"output format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
-        self.out, self.format = out, output_format
+        if explain and output_format != "jsonl":
+            raise ValueError("--explain writes its reasons into jsonl records; add --format jsonl")
+        self.out, self.format, self.explain = out, output_format, explain
         self._colours: dict[str, str] | None = None
 
     def start(self, labels: Iterable[str], first_texts: Sequence[str]) -> None:
@@ -37,7 +40,9 @@ class RecordWriter:
     def write(self, model: str, tagged: TaggedText, entities: Sequence[Entity]) -> None:
         """One document with the ``entities`` kept of it, and the model that tagged it."""
         if self.format == "jsonl":
-            record = {"text": tagged.text, "entities": [e.to_json() for e in entities], "model": model}
+            record: dict[str, object] = {"text": tagged.text, "entities": [e.to_json() for e in entities], "model": model}
+            if self.explain:
+                record["dropped"] = [d.to_json() for d in tagged.dropped]
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif self.format == "html":
             from .html import render_document

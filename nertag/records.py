@@ -6,7 +6,7 @@ Offsets are half-open character offsets into the tagged text: ``text[start:end] 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from .schemes import Span
@@ -23,11 +23,14 @@ class Entity:
     label: str
     text: str
     confidence: float | None = None  # CRF probability of exactly this span and label
+    source: str | None = None  # None: the model; "dictionary" or "rules": matched, not tagged
 
     def to_json(self) -> dict[str, object]:
         record: dict[str, object] = {"start": self.start, "end": self.end, "label": self.label, "text": self.text}
         if self.confidence is not None:
             record["confidence"] = round(self.confidence, 4)
+        if self.source is not None:
+            record["source"] = self.source
         return record
 
 
@@ -53,12 +56,24 @@ def entity_at(text: str, tokens: Offsets, span: Span, confidence: float | None =
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A dictionary or rule match left out of the output, and why (``--explain``)."""
+
+    entity: Entity
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {**self.entity.to_json(), "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class TaggedText:
     """A tagged text with the model's tokens, so token-level output needs no second tokenization."""
 
     text: str
     entities: list[Entity]
     sentences: list[list[tuple[int, int]]]  # token offsets into ``text``, sentence by sentence
+    dropped: list[Dropped] = field(default_factory=list)  # matches not merged (see nertag.merge)
 
     def token_tags(self, entities: Sequence[Entity] | None = None) -> list[list[tuple[str, str]]]:
         """(token, BIO tag) of each token, sentence by sentence, from ``entities`` (default: all)."""

@@ -10,6 +10,7 @@ from .config import ModelConfig
 from .crf import CRF
 from .features import Batch, EncodedCorpus, FeatureEncoder
 from .hardware import resolve_precision
+from .merge import ExtraEntities
 from .model import BiLstmCrf
 from .records import Entity, Reading, TaggedText, entity_at
 from .schemes import Scheme, Span, labels_of, spans, to_tags
@@ -49,6 +50,8 @@ class Tagger:
         self._source = emissions
         self.device = next(self.crf.parameters()).device
         self.tags = features.tags.items
+        # Dictionary and rule matches merged into what tag() gives (nertag.merge); None: the model alone.
+        self.extra: ExtraEntities | None = None
         # "bfloat16" runs the encoder's matrix products in bfloat16 (autocast) when tagging: about
         # 1.4x faster LSTMs on CPUs with native bf16 (AVX512-BF16, AMX); the CRF stays float32.
         self.precision = precision
@@ -248,4 +251,5 @@ class Tagger:
         for owner, sentence, sentence_spans in zip(owners, offsets, predicted):
             for span, confidence in sentence_spans:
                 found[owner].append(entity_at(texts[owner], sentence, span, confidence))
-        return [TaggedText(text, entities, sentences) for text, entities, sentences in zip(texts, found, per_text)]
+        tagged = [TaggedText(text, entities, sentences) for text, entities, sentences in zip(texts, found, per_text)]
+        return tagged if self.extra is None else [self.extra.apply(t) for t in tagged]

@@ -8,6 +8,7 @@ from typing import Iterable, Iterator, Protocol, Sequence, TextIO
 from ..conll import Sentence, parse_conll
 from ..errors import InputError
 from ..formats import RecordWriter
+from ..merge import ExtraEntities
 from ..parallel import ModelSpec, tag_in_workers
 from ..routing import ModelChoice
 from ..tagger import Tagger
@@ -48,17 +49,23 @@ def tag_stream(
     nbest: int = 0,
     progress: Progress | None = None,
     workers: tuple[int, ModelSpec] | None = None,
+    extra: ExtraEntities | None = None,
+    explain: bool = False,
 ) -> None:
     """Tag chunks of lines (one document a line) as they come, writing each chunk's records in input
     order and flushing them before the next chunk is read, so a pipe's reader sees them at once.
 
     Entities less probable than ``min_confidence`` are dropped. With ``nbest`` (jsonl only) each
     record lists, per sentence, the most probable labellings instead. ``workers`` (a count and
-    the spec of ``models``) tags chunks in that many processes, output order kept.
+    the spec of ``models``) tags chunks in that many processes, output order kept. ``extra``
+    merges dictionary and rule matches into each document's entities; ``explain`` writes the
+    matches left out, with the reason, in each jsonl record.
     """
     if nbest and output_format != "jsonl":
         raise ValueError("--nbest writes jsonl; add --format jsonl")
-    writer = RecordWriter(out, output_format)
+    if nbest and extra is not None:
+        raise ValueError("--nbest lists the model's own labellings; --dictionary and --rules do not apply to it")
+    writer = RecordWriter(out, output_format, explain)
     started, characters, opened = time.perf_counter(), 0, False
     if nbest:
         tagged_chunks: Iterable[tuple[Sequence[str], list]] = ((lines, []) for lines in chunks)
@@ -68,13 +75,15 @@ def tag_stream(
         tagged_chunks = ((lines, models.tag(lines)) for lines in chunks)
     for lines, tagged_lines in tagged_chunks:
         if not opened:
-            writer.start(models.labels(), lines)
+            writer.start([*models.labels(), *(extra.labels() if extra else [])], lines)
             opened = True
         if nbest:
             for line, name in zip(lines, models.name_of_each(lines)):
                 writer.write_readings(name, line, models.tagger(name).readings(line, nbest))
         else:
             for name, tagged in tagged_lines:
+                if extra is not None:
+                    tagged = extra.apply(tagged)
                 kept = [e for e in tagged.entities if e.confidence is None or e.confidence >= min_confidence]
                 writer.write(name, tagged, kept)
         out.flush()

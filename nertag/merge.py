@@ -1,0 +1,120 @@
+"""A user's dictionary and rules merged with a model's entities, under a named policy.
+
+Policies, for a match that overlaps entities of the model:
+
+- ``dictionary``: the match wins; the model's overlapping entities go.
+- ``model``: the model's entity wins when it is confident (probability at least ``confident``,
+  0.5 by default); a match may replace only entities the model itself doubts.
+- ``gaps``: the match is added only where the model found nothing; every overlap keeps the model's.
+
+Matches that do not overlap a model entity are added under every policy. A match must begin and
+end on the model's token boundaries (an English phrase inside a longer word is no match); matches
+overlapping one another keep the leftmost-longest, a dictionary match before a rule match of the
+same place. Every match left out is kept with its reason, for ``--explain``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from .records import Dropped, Entity, TaggedText
+
+if TYPE_CHECKING:
+    from .dictionary import PhraseDictionary
+    from .rules import Rules
+
+POLICIES = ("dictionary", "model", "gaps")
+
+
+class ExtraEntities:
+    """Finds dictionary and rule matches in a tagged text and merges them with its entities."""
+
+    def __init__(
+        self,
+        dictionary: "PhraseDictionary | None" = None,
+        rules: "Rules | None" = None,
+        policy: str = "dictionary",
+        confident: float = 0.5,
+    ) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"policy: expected one of {', '.join(POLICIES)}, got {policy!r}")
+        if not 0.0 <= confident <= 1.0:
+            raise ValueError(f"confident: expected a probability in [0, 1], got {confident}")
+        self.dictionary, self.rules, self.policy, self.confident = dictionary, rules, policy, confident
+
+    def labels(self) -> list[str]:
+        """Labels the rules can give (a dictionary's are known only as it matches)."""
+        return sorted({p.label for p in self.rules.patterns}) if self.rules is not None else []
+
+    def apply(self, tagged: TaggedText) -> TaggedText:
+        """``tagged`` with the matches merged into its entities, and the matches left out."""
+        matches = (self.dictionary.matches(tagged.text) if self.dictionary else []) + (
+            self.rules.matches(tagged.text) if self.rules else []
+        )
+        if not matches:
+            return tagged
+        dropped: list[Dropped] = []
+        aligned = _on_token_boundaries(matches, tagged, dropped)
+        chosen = _leftmost_longest(aligned, dropped)
+        entities = list(tagged.entities)
+        for match in chosen:
+            overlapping = [e for e in entities if e.start < match.end and match.start < e.end]
+            reason = self._reason_to_keep_model(overlapping)
+            if reason:
+                dropped.append(Dropped(match, reason))
+                continue
+            entities = [e for e in entities if e not in overlapping]
+            entities.append(match)
+        entities.sort(key=lambda e: (e.start, e.end))
+        dropped.sort(key=lambda d: (d.entity.start, d.entity.end))
+        return TaggedText(tagged.text, entities, tagged.sentences, [*tagged.dropped, *dropped])
+
+    def _reason_to_keep_model(self, overlapping: list[Entity]) -> str | None:
+        """Why the model's overlapping entities stay and the match goes; None when the match wins."""
+        if not overlapping or self.policy == "dictionary":
+            return None
+        if self.policy == "gaps":
+            return f"overlaps the model's {_describe(overlapping[0])}; policy 'gaps' adds matches only where the model found nothing"
+        sure = [e for e in overlapping if e.confidence is None or e.confidence >= self.confident]
+        if sure:
+            return (
+                f"overlaps the model's {_describe(sure[0])}; policy 'model' keeps the model's entities "
+                f"of confidence {self.confident:g} or more"
+            )
+        return None
+
+
+def _describe(entity: Entity) -> str:
+    confidence = f", confidence {entity.confidence:.2f}" if entity.confidence is not None else ""
+    origin = f" from the {entity.source}" if entity.source else ""
+    return f"'{entity.text}' ({entity.label}{confidence}{origin})"
+
+
+def _on_token_boundaries(matches: Iterable[Entity], tagged: TaggedText, dropped: list[Dropped]) -> list[Entity]:
+    starts = {start for sentence in tagged.sentences for start, _ in sentence}
+    ends = {end for sentence in tagged.sentences for _, end in sentence}
+    kept = []
+    for match in matches:
+        if match.start in starts and match.end in ends:
+            kept.append(match)
+        else:
+            cut = next(
+                (tagged.text[s:e] for sentence in tagged.sentences for s, e in sentence
+                 if s < match.start < e or s < match.end < e),
+                None,
+            )
+            where = f"cuts through the token '{cut}'" if cut else "does not begin and end on tokens"
+            dropped.append(Dropped(match, f"{where} of the model's tokenization"))
+    return kept
+
+
+def _leftmost_longest(matches: list[Entity], dropped: list[Dropped]) -> list[Entity]:
+    """Non-overlapping matches: earliest first, then longest, dictionary before rules on a tie."""
+    order = sorted(matches, key=lambda m: (m.start, m.start - m.end, m.source != "dictionary"))
+    chosen: list[Entity] = []
+    for match in order:
+        if chosen and match.start < chosen[-1].end:
+            dropped.append(Dropped(match, f"overlaps {_describe(chosen[-1])}, which starts earlier or is longer"))
+        else:
+            chosen.append(match)
+    return chosen

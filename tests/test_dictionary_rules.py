@@ -1,0 +1,169 @@
+"""Dictionaries and rules merged with the model's entities: matching, policies, --explain, CLI and API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nertag
+from nertag.dictionary import PhraseDictionary
+from nertag.errors import InputError
+from nertag.merge import ExtraEntities
+from nertag.records import Entity, TaggedText
+from nertag.rules import Rules, read_patterns
+
+BIOGRAPHY = "姚明（30）年1月2日出生于河南省郑州市，祖籍浙江宁波，中国职业篮球运动员。"
+
+
+def chars(text: str) -> list[list[tuple[int, int]]]:
+    """One sentence, one character a token (spaces are not tokens), as a character model cuts it."""
+    return [[(i, i + 1) for i, c in enumerate(text) if not c.isspace()]]
+
+
+def run_cli(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nertag", *args], input=stdin, capture_output=True, text=True)
+
+
+def test_dictionary_reads_tsv_and_json_lines_and_finds_leftmost_longest(tmp_path: Path) -> None:
+    path = tmp_path / "d.txt"
+    path.write_text('# brands\n腾讯\tORG\n腾讯控股\tORG\n{"phrase": "深圳", "label": "LOC"}\n\n', encoding="utf-8")
+    dictionary = PhraseDictionary.read(path)
+    assert dictionary.size == 3
+    found = dictionary.matches("腾讯控股在深圳，腾讯。")
+    assert [(e.start, e.end, e.label, e.text, e.source) for e in found] == [
+        (0, 4, "ORG", "腾讯控股", "dictionary"), (5, 7, "LOC", "深圳", "dictionary"), (8, 10, "ORG", "腾讯", "dictionary"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("腾讯\tORG\n百度\n", r"d\.txt:2: expected phrase<TAB>LABEL, got 1"),
+        ("腾讯\tORG\n{bad\n", r"d\.txt:2: not valid JSON"),
+        ('{"phrase": "x"}\n', r"d\.txt:1: expected \{\"phrase\""),
+        ("腾讯\tO\n", r"d\.txt:1: label 'O'"),
+        ("\tORG\n", r"d\.txt:1: empty phrase"),
+    ],
+)
+def test_a_bad_dictionary_line_is_named(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "d.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        PhraseDictionary.read(path)
+
+
+def test_built_in_rules_find_chinese_and_english_numbers_and_time() -> None:
+    rules = Rules.of(["all"])
+    found = rules.matches("2008年8月8日晚上8点，票价300元，涨了15%，他今年25岁，历时3个小时。")
+    assert [(e.text, e.label) for e in found] == [
+        ("2008年8月8日", "DATE"), ("晚上8点", "TIME"), ("300元", "MONEY"), ("15%", "PERCENT"), ("25岁", "AGE"), ("3个小时", "DURATION"),
+    ]
+    found = rules.matches("On January 2, 2026 at 3:30 pm the 45-year-old paid $5 million, up 3.5 percent, for 2 weeks.")
+    assert [(e.text, e.label) for e in found] == [
+        ("January 2, 2026", "DATE"), ("3:30 pm", "TIME"), ("45-year-old", "AGE"), ("$5 million", "MONEY"),
+        ("3.5 percent", "PERCENT"), ("2 weeks", "DURATION"),
+    ]
+    assert [(e.text, e.label) for e in Rules.of(["time"]).matches(BIOGRAPHY)] == [("1月2日", "DATE")]
+    assert [e.text for e in Rules.of(["duration"]).matches("他在2019年加入，工作了10年。")] == ["10年"]
+    with pytest.raises(ValueError, match="unknown group clock"):
+        Rules.of(["time", "clock"])
+
+
+def test_user_patterns_come_from_a_file_and_bad_ones_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "p.tsv"
+    path.write_text("# ids\nTICKET\tT-\\d{4}\n", encoding="utf-8")
+    assert [(e.text, e.label) for e in Rules(read_patterns(path)).matches("see T-1234 and T-12")] == [("T-1234", "TICKET")]
+    path.write_text("A\t(unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"p\.tsv:1: bad regular expression"):
+        read_patterns(path)
+    path.write_text("A\tx*\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"p\.tsv:1: the pattern matches empty text"):
+        read_patterns(path)
+
+
+TEXT = "王小明在河南省郑州市工作"
+MODEL = [Entity(0, 3, "PER", "王小明", 0.99), Entity(4, 7, "LOC", "河南省", 0.95), Entity(7, 10, "LOC", "郑州市", 0.40)]
+
+
+def merged(policy: str, phrases: dict[str, str]) -> TaggedText:
+    extra = ExtraEntities(PhraseDictionary(phrases.items()), None, policy)
+    return extra.apply(TaggedText(TEXT, list(MODEL), chars(TEXT)))
+
+
+def test_policy_dictionary_replaces_what_it_overlaps() -> None:
+    result = merged("dictionary", {"河南省郑州市": "GPE", "工作": "EVENT"})
+    assert [(e.text, e.label, e.source) for e in result.entities] == [
+        ("王小明", "PER", None), ("河南省郑州市", "GPE", "dictionary"), ("工作", "EVENT", "dictionary"),
+    ]
+    assert result.dropped == []
+
+
+def test_policy_model_keeps_confident_entities_and_replaces_doubtful_ones() -> None:
+    result = merged("model", {"河南省": "PROVINCE", "郑州市": "CITY", "工作": "EVENT"})
+    assert [(e.text, e.label) for e in result.entities] == [("王小明", "PER"), ("河南省", "LOC"), ("郑州市", "CITY"), ("工作", "EVENT")]
+    assert [(d.entity.text, d.reason) for d in result.dropped] == [
+        ("河南省", "overlaps the model's '河南省' (LOC, confidence 0.95); policy 'model' keeps the model's entities of confidence 0.5 or more"),
+    ]
+
+
+def test_policy_gaps_only_fills_where_the_model_found_nothing() -> None:
+    result = merged("gaps", {"郑州市": "CITY", "工作": "EVENT"})
+    assert [(e.text, e.label) for e in result.entities] == [(e.text, e.label) for e in MODEL] + [("工作", "EVENT")]
+    assert [d.entity.text for d in result.dropped] == ["郑州市"]
+    assert "policy 'gaps'" in result.dropped[0].reason
+
+
+def test_matches_must_sit_on_tokens_and_not_overlap_each_other() -> None:
+    text = "New Yorker in New York"
+    tokens = [[(0, 3), (4, 10), (11, 13), (14, 17), (18, 22)]]
+    extra = ExtraEntities(PhraseDictionary([("New York", "LOC"), ("York", "LOC")]), Rules.of(["time"]), "dictionary")
+    result = extra.apply(TaggedText(text, [], tokens))
+    assert [(e.start, e.end) for e in result.entities] == [(14, 22)]
+    assert [(d.entity.start, d.reason) for d in result.dropped] == [
+        (0, "cuts through the token 'Yorker' of the model's tokenization"),
+    ]
+    # a dictionary phrase and a rule at the same place: the dictionary's, and the rule's reason says so
+    text = "3月5日开业"
+    extra = ExtraEntities(PhraseDictionary([("3月5日", "HOLIDAY")]), Rules.of(["time"]))
+    result = extra.apply(TaggedText(text, [], chars(text)))
+    assert [(e.text, e.label, e.source) for e in result.entities] == [("3月5日", "HOLIDAY", "dictionary")]
+    assert result.dropped[0].entity.source == "rules" and "starts earlier or is longer" in result.dropped[0].reason
+
+
+def test_cli_rules_time_tags_the_date_of_the_biography_and_keeps_the_rest() -> None:
+    done = run_cli("tag", "--rules", "time", stdin=BIOGRAPHY + "\n")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    found = {(e["text"], e["label"]) for e in record["entities"]}
+    assert ("1月2日", "DATE") in found and ("姚明", "PER") in found
+    assert {"河南省", "郑州市", "浙江", "宁波"} <= {t for t, label in found if label == "LOC"}
+    date = next(e for e in record["entities"] if e["label"] == "DATE")
+    assert date == {"start": 7, "end": 11, "label": "DATE", "text": "1月2日", "source": "rules"}
+    assert "dropped" not in record
+
+
+def test_cli_dictionary_policy_and_explain(tmp_path: Path) -> None:
+    path = tmp_path / "brands.tsv"
+    path.write_text("河南省郑州\tX\n篮球运动员\tTITLE\n", encoding="utf-8")
+    done = run_cli("tag", "--dictionary", str(path), "--policy", "gaps", "--explain", stdin=BIOGRAPHY + "\n")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert {"text": "篮球运动员", "label": "TITLE", "start": 32, "end": 37, "source": "dictionary"} in record["entities"]
+    assert [(d["text"], d["source"]) for d in record["dropped"]] == [("河南省郑州", "dictionary")]
+    assert "policy 'gaps'" in record["dropped"][0]["reason"]
+    bad = run_cli("tag", "--dictionary", str(tmp_path / "missing.tsv"), stdin="x\n")
+    assert bad.returncode != 0 and bad.stderr.strip().splitlines() == [f"nertag: error: {tmp_path / 'missing.tsv'}: no such file"]
+    assert run_cli("tag", "--explain", "--format", "conll", stdin="x\n").returncode == 2
+
+
+def test_python_load_takes_a_dictionary_and_rules() -> None:
+    tagger = nertag.load("zh-general", dictionary={"职业篮球运动员": "TITLE"}, rules="time", policy="model")
+    found = {(e.text, e.label, e.source) for e in tagger.tag(BIOGRAPHY)}
+    assert {("职业篮球运动员", "TITLE", "dictionary"), ("1月2日", "DATE", "rules"), ("姚明", "PER", None)} <= found
+    assert all(BIOGRAPHY[e.start : e.end] == e.text for e in tagger.tag(BIOGRAPHY))
+    with pytest.raises(ValueError, match="policy"):
+        nertag.load("zh-general", rules="time", policy="loudest")
