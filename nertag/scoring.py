@@ -9,9 +9,12 @@ never rewrites a prediction: one written with prefix letters the gold scheme lac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from .schemes import Scheme, convert, detect_scheme, prefixes, split_tag
+from .schemes import Scheme, Span, convert, detect_scheme, prefixes, spans, split_tag
+
+if TYPE_CHECKING:  # breakdown builds on this module
+    from .breakdown import Breakdown
 
 # seqeval's scheme class for each of ours (BMES is IOBES with M- written as I-).
 _SEQEVAL_SCHEMES = {
@@ -39,13 +42,17 @@ class Report:
     micro: Scores
     macro: Scores
     per_type: dict[str, Scores] = field(default_factory=dict)
+    breakdown: Breakdown | None = None  # kinds of error, when asked for (nertag.breakdown)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        report: dict[str, object] = {
             "micro": self.micro.to_json(),
             "macro": self.macro.to_json(),
             "per_type": {label: s.to_json() for label, s in sorted(self.per_type.items())},
         }
+        if self.breakdown is not None:
+            report["breakdown"] = self.breakdown.to_json()
+        return report
 
 
 def _letters(tags: Sequence[Sequence[str]]) -> set[str]:
@@ -81,6 +88,20 @@ def _strict_tags(tags: Sequence[Sequence[str]], scheme: Scheme) -> list[list[str
     if scheme is Scheme.BMES:
         return [[("I" + t[1:]) if t.startswith("M-") else t for t in s] for s in tags]
     return [list(s) for s in tags]
+
+
+def entities(tags: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], mode: str = "conlleval") -> list[list[Span]]:
+    """The entities of each sentence of ``tags`` as :func:`score` reads them: leniently in
+    ``conlleval`` mode, by seqeval's strict rules in ``gold``'s scheme in ``strict`` mode."""
+    if mode == "conlleval":
+        return [spans(sentence) for sentence in tags]
+    if mode != "strict":
+        raise ValueError(f"mode must be 'conlleval' or 'strict', got {mode!r}")
+    from seqeval import scheme as seqeval_scheme
+
+    scheme = strict_scheme(gold, tags)
+    read = seqeval_scheme.Entities(_strict_tags(tags, scheme), getattr(seqeval_scheme, _SEQEVAL_SCHEMES[scheme]))
+    return [[Span(e.start, e.end, e.tag) for e in sentence] for sentence in read.entities]
 
 
 def score(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], mode: str = "conlleval") -> Report:

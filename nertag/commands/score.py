@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Protocol, Sequence, TextIO
 
+from ..breakdown import breakdown as error_breakdown
 from ..conll import Sentence, read_conll, relabel_corpus
 from ..errors import InputError
 from ..safe_write import open_output
@@ -28,6 +30,7 @@ def score_files(
     errors_path: str | None = None,
     progress: Progress | None = None,
     label_map: dict[str, str] | None = None,
+    breakdown: bool = False,
 ) -> Report:
     """Score a prediction file, or the model's own tagging of the gold tokens, against gold.
 
@@ -35,6 +38,7 @@ def score_files(
     by side. In strict mode a model's predictions (well-formed spans) are written in gold's scheme,
     which loses nothing; a prediction file is compared as it is. ``label_map`` maps the labels of
     both files first (``O`` drops a label), e.g. to score a ten-type corpus on a three-type model.
+    With ``breakdown`` the report also sorts the errors by kind (:mod:`nertag.breakdown`).
     """
     gold = relabel_corpus(read_conll(gold_path, tag_column), label_map or {})
     gold_tags = [list(s.tags) for s in gold]
@@ -49,7 +53,10 @@ def score_files(
     if errors_path is not None:
         with open_output(errors_path, sys.stdout) as out:
             write_errors(gold, predicted, gold_path, out)
-    return score(gold_tags, scored, mode)
+    report = score(gold_tags, scored, mode)
+    if breakdown:
+        report = dataclasses.replace(report, breakdown=error_breakdown(gold_tags, scored, mode))
+    return report
 
 
 def predict_gold_tokens(tagger: Tagger, gold: Sequence[Sentence], gold_path: str, progress: Progress | None) -> list[list[str]]:

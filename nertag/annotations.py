@@ -1,0 +1,321 @@
+"""Exports of annotation tools read as plain documents: a text and its labelled character spans.
+
+doccano, Label Studio and spaCy-style files differ only in where they keep the text and the spans,
+so each is read into one record, :class:`Annotated`, and checked the same way. Spans are half-open
+character offsets. Every problem of a file is collected and reported as ``file:line: message``
+(the first in full, then how many more and on which lines): a span is never dropped or moved to
+make a file fit, except that whitespace at an entity's edges is trimmed, since no token holds it.
+
+The formats, one JSON object a line unless said otherwise:
+
+- ``doccano``: ``{"text": ..., "label": [[start, end, label], ...]}``; also ``"labels"`` for
+  ``"label"``, doccano 1.x's ``"data"`` for ``"text"``, and the newer
+  ``"entities": [{"start_offset", "end_offset", "label"}, ...]``.
+- ``label-studio``: the JSON export (one JSON list of tasks, not JSON-MIN). The text is
+  ``data.text``, or the first string field of ``data``; the spans are the ``labels`` results of the
+  first annotation (``completions`` before Label Studio 1.0) that was not cancelled
+  (``was_cancelled``): later annotators' versions are not merged in. A task with no such annotation
+  is skipped (and counted in the log); an annotation with no results is a text without entities.
+  Label Studio counts offsets in UTF-16 units; where a span's ``text`` shows that, they are read so.
+- ``spacy``: ``{"text": ..., "entities": [[start, end, label], ...]}`` as spaCy's training data
+  writes it (or the tuple ``[text, {"entities": [...]}]``), Prodigy's
+  ``"spans": [{"start", "end", "label"}, ...]`` and displaCy's ``"ents"`` alike. Prodigy examples
+  whose ``answer`` is not ``accept`` are skipped.
+- ``jsonl``: nertag's own output, ``{"text": ..., "entities": [{"start", "end", "label", "text"}]}``,
+  read as ``spacy``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .errors import InputError
+from .schemes import Span
+
+log = logging.getLogger(__name__)
+
+TEXT_FORMATS = ("doccano", "label-studio", "spacy", "jsonl")
+_SHOWN_LINES = 5  # further problems are named by line number, this many at most
+
+
+@dataclass(frozen=True)
+class Annotated:
+    """A text with its entities as character spans (sorted, not overlapping) and the line it came from."""
+
+    text: str
+    spans: tuple[Span, ...]
+    line: int
+
+
+class Problems:
+    """The problems of one file, so that a single run names them all rather than one a try."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.found: list[tuple[int | None, str]] = []
+
+    def add(self, line: int | None, message: str) -> None:
+        self.found.append((line, message))
+
+    def raise_if_any(self) -> None:
+        """Raise an :class:`InputError` for the first problem, naming the lines of the others."""
+        if not self.found:
+            return
+        found = sorted(self.found, key=lambda problem: problem[0] or 0)  # stable: a line's problems keep their order
+        line, message = found[0]
+        rest = [str(other) for other, _ in found[1:] if other is not None]
+        if len(self.found) > 1:
+            where = f", at line {', '.join(rest[:_SHOWN_LINES])}{', ...' if len(rest) > _SHOWN_LINES else ''}" if rest else ""
+            message += f" (and {len(self.found) - 1} more problem{'s' if len(self.found) > 2 else ''}{where})"
+        raise InputError(self.source, line, message)
+
+
+def read_annotations(text: str, source: str, input_format: str, problems: Problems | None = None) -> list[Annotated]:
+    """The documents of an annotation export held in ``text`` (``source`` names it in errors).
+
+    Raises an :class:`~nertag.errors.InputError` naming every problem found, unless ``problems``
+    is given to collect them (so that later checks add theirs); documents with a problem are left out.
+    """
+    if input_format not in TEXT_FORMATS:
+        raise ValueError(f"input format: expected one of {', '.join(TEXT_FORMATS)}, got {input_format!r}")
+    collecting = problems is not None
+    problems = problems or Problems(source)
+    if input_format == "label-studio":
+        documents = _label_studio(text, problems)
+    else:
+        read = _doccano if input_format == "doccano" else _spacy
+        documents = [doc for line, record in _json_lines(text, problems) if (doc := read(record, line, problems))]
+    if not documents and not problems.found:
+        problems.add(None, "no documents: the file is empty or holds no annotated text")
+    if not collecting:
+        problems.raise_if_any()
+    return documents
+
+
+def _json_lines(text: str, problems: Problems) -> Iterator[tuple[int, Any]]:
+    # split("\n"), not splitlines(): U+2028 and friends may sit inside a JSON string.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            problems.add(number, f"bad JSON: {error.msg} (column {error.colno})")
+
+
+def _doccano(record: Any, line: int, problems: Problems) -> Annotated | None:
+    if not isinstance(record, dict):
+        problems.add(line, f"expected a JSON object with text and label, got {type(record).__name__}")
+        return None
+    text = record.get("text", record.get("data"))
+    if not isinstance(text, str):
+        problems.add(line, "no text: expected a string field text (or data, as doccano 1.x writes)")
+        return None
+    key = next((k for k in ("label", "labels", "entities") if k in record), None)
+    items = record.get(key, []) if key else []
+    if not isinstance(items, list):
+        problems.add(line, f"{key} should be a list of [start, end, label], got {type(items).__name__}")
+        return None
+    if any(isinstance(item, str) for item in items):
+        problems.add(line, f"{key} holds bare labels, as a text-classification project exports; expected [start, end, label] spans")
+        return None
+    return _document(text, [_raw_span(item) for item in items], line, problems)
+
+
+def _spacy(record: Any, line: int, problems: Problems) -> Annotated | None:
+    if isinstance(record, list) and len(record) == 2 and isinstance(record[1], dict):
+        record = {"text": record[0], **record[1]}  # spaCy v2 training tuples: [text, {"entities": [...]}]
+    if not isinstance(record, dict):
+        problems.add(line, f"expected a JSON object with text and entities, got {type(record).__name__}")
+        return None
+    if record.get("answer", "accept") != "accept":
+        log.debug("line %d: skipped a Prodigy example answered %r", line, record["answer"])
+        return None
+    text = record.get("text")
+    if not isinstance(text, str):
+        problems.add(line, "no text: expected a string field text")
+        return None
+    key = next((k for k in ("entities", "spans", "ents") if k in record), None)
+    items = record.get(key, []) if key else []
+    if not isinstance(items, list):
+        problems.add(line, f"{key} should be a list of spans, got {type(items).__name__}")
+        return None
+    return _document(text, [_raw_span(item) for item in items], line, problems)
+
+
+@dataclass(frozen=True)
+class _RawSpan:
+    """A span as the file gives it, before it is checked: anything may be missing or of a wrong type."""
+
+    start: Any
+    end: Any
+    label: Any
+    text: Any = None  # the span's text, where the file repeats it
+
+
+def _raw_span(item: Any) -> _RawSpan:
+    if isinstance(item, (list, tuple)):
+        return _RawSpan(*item[:3]) if len(item) == 3 else _RawSpan(None, None, None, item)
+    if isinstance(item, dict):
+        return _RawSpan(
+            item.get("start", item.get("start_offset")), item.get("end", item.get("end_offset")),
+            item.get("label"), item.get("text"),
+        )
+    return _RawSpan(None, None, None, item)
+
+
+def _document(text: str, raw: list[_RawSpan], line: int, problems: Problems) -> Annotated | None:
+    """The checked document: offsets in range and matching any text given, edges trimmed of
+    whitespace, exact duplicates merged, overlaps reported."""
+    checked: set[Span] = set()
+    failed = False
+    for item in raw:
+        span = _check_span(text, item, line, problems)
+        failed |= span is None
+        if span is not None:
+            checked.add(span)
+    ordered = sorted(checked)
+    reaching = None  # of the spans so far, the one that ends last
+    for span in ordered:
+        if reaching is not None and span.start < reaching.end:
+            problems.add(line, f"overlapping entities {_show(text, reaching)} and {_show(text, span)}; nertag's entities do not overlap")
+            failed = True
+        if reaching is None or span.end > reaching.end:
+            reaching = span
+    return None if failed else Annotated(text, tuple(ordered), line)
+
+
+def _check_span(text: str, item: _RawSpan, line: int, problems: Problems) -> Span | None:
+    start, end, label = item.start, item.end, item.label
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)) or not isinstance(label, str):
+        problems.add(line, f"expected a span [start, end, label] with whole-number offsets, got {json.dumps(_plain(item), ensure_ascii=False)}")
+        return None
+    if not label.strip():
+        problems.add(line, f"entity [{start}, {end}) has an empty label")
+        return None
+    if not 0 <= start < end <= len(text):
+        problems.add(line, f"entity [{start}, {end}) {label} lies outside the text of {len(text)} characters, or is empty")
+        return None
+    if item.text is not None and text[start:end] != item.text:
+        problems.add(line, f"entity [{start}, {end}) {label} covers {text[start:end]!r}, but its text is {item.text!r}")
+        return None
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start == end:
+        problems.add(line, f"entity [{item.start}, {item.end}) {label} holds only whitespace")
+        return None
+    return Span(start, end, label)
+
+
+def _plain(item: _RawSpan) -> Any:
+    return item.text if item.start is item.end is item.label is None else [item.start, item.end, item.label]
+
+
+def _show(text: str, span: Span) -> str:
+    return f"[{span.start}, {span.end}) {span.label} {text[span.start:span.end]!r}"
+
+
+# --- Label Studio -------------------------------------------------------------------------------
+
+
+def _label_studio(text: str, problems: Problems) -> list[Annotated]:
+    documents: list[Annotated] = []
+    skipped = 0
+    for line, task in _json_array(text, problems):
+        key = "annotations" if isinstance(task, dict) and "annotations" in task else "completions"  # before Label Studio 1.0
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict) or not isinstance(task.get(key), list):
+            problems.add(line, "expected a Label Studio task with data and annotations (export as JSON; JSON-MIN is not read)")
+            continue
+        annotation = next((a for a in task[key] if isinstance(a, dict) and not a.get("was_cancelled")), None)
+        if annotation is None:
+            skipped += 1
+            continue
+        document = _label_studio_task(task["data"], annotation, line, problems)
+        if document is not None:
+            documents.append(document)
+    if skipped:
+        log.info("skipped %d Label Studio task%s with no annotation (or only cancelled ones)", skipped, "s" if skipped > 1 else "")
+    return documents
+
+
+def _label_studio_task(data: dict[str, Any], annotation: dict[str, Any], line: int, problems: Problems) -> Annotated | None:
+    text = data.get("text") if isinstance(data.get("text"), str) else next((v for v in data.values() if isinstance(v, str)), None)
+    if text is None:
+        problems.add(line, "the task's data holds no text")
+        return None
+    raw: list[_RawSpan] = []
+    for result in annotation.get("result") or []:
+        value = result.get("value") if isinstance(result, dict) else None
+        if not isinstance(value, dict) or "labels" not in value:
+            continue  # relations, choices, text areas: not entities
+        labels = value["labels"]
+        if not isinstance(labels, list) or len(labels) != 1:
+            problems.add(line, f"a span at [{value.get('start')}, {value.get('end')}) has labels {labels!r}; nertag's entities have exactly one")
+            continue
+        raw.append(_utf16_offsets(text, _RawSpan(value.get("start"), value.get("end"), labels[0], value.get("text"))))
+    return _document(text, raw, line, problems)
+
+
+def _utf16_offsets(text: str, span: _RawSpan) -> _RawSpan:
+    """The span with its offsets read as UTF-16 units (as a browser counts them) when that, and
+    only that, makes them cover the span's own text: they differ after any character beyond U+FFFF."""
+    if span.text is None or not isinstance(span.start, int) or not isinstance(span.end, int):
+        return span
+    if text[span.start : span.end] == span.text or all(ord(c) <= 0xFFFF for c in text):
+        return span
+    index: dict[int, int] = {}
+    units = 0
+    for position, char in enumerate(text):
+        index[units] = position
+        units += 2 if ord(char) > 0xFFFF else 1
+    index[units] = len(text)
+    start, end = index.get(span.start), index.get(span.end)
+    if start is not None and end is not None and text[start:end] == span.text:
+        return _RawSpan(start, end, span.label, span.text)
+    return span
+
+
+def _json_array(text: str, problems: Problems) -> Iterator[tuple[int, Any]]:
+    """The items of a JSON list with the line each starts on, so a task's problems name its line."""
+    decoder = json.JSONDecoder()
+    position, line, counted = 0, 1, 0
+
+    def skip_blank(at: int) -> int:
+        while at < len(text) and text[at] in " \t\r\n":
+            at += 1
+        return at
+
+    def line_at(at: int) -> int:
+        nonlocal line, counted
+        line += text.count("\n", counted, at)
+        counted = at
+        return line
+
+    position = skip_blank(position)
+    if text[position : position + 1] != "[":
+        problems.add(line_at(position), "expected a JSON list of tasks, as Label Studio's JSON export writes")
+        return
+    position = skip_blank(position + 1)
+    if text[position : position + 1] == "]":
+        return
+    while True:
+        try:
+            item, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            problems.add(error.lineno, f"bad JSON: {error.msg} (column {error.colno})")
+            return
+        yield line_at(position), item
+        position = skip_blank(end)
+        following = text[position : position + 1]
+        if following == ",":
+            position = skip_blank(position + 1)
+        elif following == "]" and not text[position + 1 :].strip():
+            return
+        else:
+            problems.add(line_at(position), f"bad JSON: expected ',' or the list's end, got {following or 'the end of the file'!r}")
+            return
