@@ -115,6 +115,8 @@ def _load_tagger(model: str, device: str, precision: str = "auto", backend: str 
 @click.option("--weights-dtype", type=click.Choice(list(WEIGHTS_DTYPES)), default="float32", show_default=True, help="float16 halves the model file; int8 also stores embedding tables as int8 rows (about a quarter).")
 @click.option("--out", "out_dir", default=None, help="Model folder to write: absent, empty, or an earlier nertag model (replaced whole).")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False), help="Continue the run whose checkpoint is this folder (OUT.checkpoint); other options come from it.")
+@click.option("--init", default=None, help="Fine-tune: start from this model (built-in name or folder), keeping its architecture and vocabularies (new items added); architecture options that differ are refused.")
+@click.option("--keep-labels", is_flag=True, help="With --init: keep the initial model's labels that TRAIN lacks (by default they are dropped).")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
 @click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
@@ -173,6 +175,7 @@ def train_command(
     job = TrainingJob(
         train=train_paths, out=out_dir, dev=dev_path, label_map=parse_label_map(label_maps), dev_fraction=options["dev_fraction"], tag_column=options["tag_column"],
         weights_dtype=options["weights_dtype"], pretrained={table: path for table, path in files.items() if path},
+        init=options["init"], keep_labels=options["keep_labels"],
     )
     check_output_file(options["plot_path"], [*train_paths, dev_path, *job.pretrained.values()])
 
@@ -187,7 +190,40 @@ def train_command(
             min_segment_count=options["min_segment_count"],
         )
 
+    if options["init"] is not None:
+        configure = _init_configure(options["init"], options)
     _run_training(job, configure, settings, options["plot_path"], resume=False)
+
+
+# `nertag train` options that set a ModelConfig field, by field; with --init they are checked
+# against the initial model.
+_MODEL_OPTIONS = {
+    "token_unit": "unit", "scheme": "scheme", "cell": "cell", "hidden_size": "hidden_size", "layers": "layers",
+    "dropout": "dropout", "word_dim": "word_dim", "char_dim": "char_dim", "bigram_dim": "bigram_dim",
+    "segment_dim": "segment_dim", "lexicon": "lexicon", "latin_runs": "latin_runs", "shape_dim": "shape_dim",
+    "min_word_count": "min_word_count", "min_bigram_count": "min_bigram_count", "min_segment_count": "min_segment_count",
+}
+
+
+def _init_configure(init: str, options: dict[str, Any]) -> Callable[[Any], ModelConfig]:
+    """With --init the model settings are the initial model's: an architecture option given with
+    another value is refused now, before anything is read or trained; min counts and dropout apply."""
+    from click.core import ParameterSource
+
+    from nertag.finetune import architecture_conflicts, finetune_config, read_initial_config
+
+    context = click.get_current_context()
+    given = {
+        field: options[name] for field, name in _MODEL_OPTIONS.items()
+        if context.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    }
+    initial = read_initial_config(init)
+    for field, value, kept in architecture_conflicts(initial, given):
+        name = _MODEL_OPTIONS[field].replace("_", "-")
+        option = f"--{'' if value else 'no-'}{name}" if isinstance(value, bool) else f"--{name} {value}"
+        raise ValueError(f"{option} conflicts with {init}, whose {field} is {kept!r}: --init keeps the initial model's architecture; leave the option out")
+    config = finetune_config(initial, init, given)
+    return lambda _sentences: config
 
 
 def _run_training(job: Any, configure: Callable[[Any], ModelConfig], settings: TrainConfig, plot_path: str | None, resume: bool) -> None:
@@ -302,14 +338,21 @@ def _progress_bar(unit: str) -> Any:
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="Tag in this many processes (one thread each), output in input order; 0: for input files of 4 MB or more, as many as the machine's load leaves cores free, else 1.")
 @click.option("--backend", type=click.Choice(["torch", "onnx"]), default=None, help="What computes the emission scores (onnx: onnxruntime, CPU, float32). Default: torch, or onnx for a folder from `nertag export`.")
+@click.option("--dictionary", "dictionary_path", type=click.Path(dir_okay=False), default=None, help="Phrases to tag as given: TSV lines phrase<TAB>LABEL, or JSON lines {\"phrase\", \"label\"}.")
+@click.option("--rules", default=None, help="Built-in patterns to tag: some of time,duration,money,percent,age, or all (off by default).")
+@click.option("--patterns", "patterns_path", type=click.Path(dir_okay=False), default=None, help="Your own patterns: lines of LABEL<TAB>regular expression.")
+@click.option("--policy", type=click.Choice(["dictionary", "model", "gaps"]), default="dictionary", show_default=True, help="Where a dictionary or rule match overlaps the model's entities: the match wins; the model's confident entities win; or matches only fill gaps.")
+@click.option("--explain", is_flag=True, help="Each jsonl record lists the dictionary and rule matches left out, with the reason.")
 @friendly_errors
 def tag_command(
     inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
     encoding: str, nbest: int, min_confidence: float, device: str | None, precision: str, threads: int | None,
-    workers: int, backend: str | None,
+    workers: int, backend: str | None, dictionary_path: str | None, rules: str | None, patterns_path: str | None,
+    policy: str, explain: bool,
 ) -> None:
     """Tag INPUT files (default: standard input), one document a line, and write entities as JSON
     lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
+    from nertag.api import extra_entities
     from nertag.commands.tag import tag_column_inputs, tag_stream
     from nertag.hardware import use_threads
     from nertag.parallel import ModelSpec, all_regular_files, default_workers
@@ -321,6 +364,11 @@ def tag_command(
         raise click.UsageError("--format html needs text input")
     if nbest and output_format != "jsonl":
         raise click.UsageError("--nbest writes jsonl; add --format jsonl")
+    if explain and output_format != "jsonl":
+        raise click.UsageError("--explain writes its reasons into jsonl records; add --format jsonl")
+    extra = extra_entities(dictionary_path, rules, patterns_path, policy)
+    if extra is not None and (nbest or input_format == "conll"):
+        raise click.UsageError("--dictionary, --rules and --patterns apply to text input without --nbest")
     check_encoding(encoding)
     check_output_file(output, inputs)
     sources = open_inputs(inputs)
@@ -336,7 +384,10 @@ def tag_command(
             spec = ModelSpec(model, device or "cpu", precision, backend)
             # A stream wants each line answered as it comes; workers answer in batches of chunks.
             workers = (workers or default_workers(inputs)) if all_regular_files(inputs) else 1
-            tag_stream(chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress, (workers, spec))
+            tag_stream(
+                chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress,
+                (workers, spec), extra, explain,
+            )
     finally:
         if progress is not None:
             progress.close()
@@ -354,10 +405,12 @@ def tag_command(
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
+@click.option("--breakdown", is_flag=True, help="Also count each kind of error (exact, wrong type, wrong span, both, spurious, missed) per type, with a type confusion table.")
 @friendly_errors
 def score_command(
     gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int,
     errors_path: str | None, device: str | None, precision: str, label_maps: tuple[str, ...], threads: int | None,
+    breakdown: bool,
 ) -> None:
     """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
     import json
@@ -376,7 +429,7 @@ def score_command(
     tagger = _load_tagger(model, device or "cpu", precision=precision) if model else None
     progress = _progress_bar(" sentences") if tagger is not None else None
     try:
-        report = score_files(gold, pred, tagger, mode, tag_column, errors_path, progress, parse_label_map(label_maps))
+        report = score_files(gold, pred, tagger, mode, tag_column, errors_path, progress, parse_label_map(label_maps), breakdown=breakdown)
     finally:
         if progress is not None:
             progress.close()
@@ -387,6 +440,28 @@ def score_command(
     rows = sorted(report.per_type.items()) + [("micro avg", report.micro), ("macro avg", report.macro)]
     for name, s in rows:
         click.echo(f"{name:<12}{100 * s.precision:10.2f}{100 * s.recall:10.2f}{100 * s.f1:10.2f}{s.support:9d}")
+    if report.breakdown is not None:
+        click.echo(f"\n{report.breakdown.to_text()}", nl=False)
+
+
+@main.command("convert")
+@click.argument("source", metavar="IN", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--from", "from_format", required=True, type=click.Choice(["doccano", "label-studio", "spacy", "jsonl", "conll"]), help="doccano JSONL, Label Studio JSON export, spaCy-style JSONL (entities, Prodigy spans, displaCy ents), nertag's own JSONL, or CoNLL columns in any scheme.")
+@click.option("--to", "to_format", required=True, type=click.Choice(["conll", "jsonl"]), help="conll: `token tag` lines, a blank line after each document; jsonl: nertag's records with character offsets.")
+@click.option("--scheme", type=click.Choice(["BIO", "BIOES", "BMES", "BILOU", "IOB1"]), default="BIO", show_default=True, help="Tag scheme of --to conll.")
+@click.option("--unit", type=click.Choice(["char", "word"]), default=None, help="Tokens: one character each (default for Chinese text) or nertag's words; from conll: tokens joined without or with spaces (default: char when nearly all are one character).")
+@click.option("--tag-column", default=-1, show_default=True, help="--from conll: column of the tags, from 0; negative counts from the end.")
+@friendly_errors
+def convert_command(source: str, target: str, from_format: str, to_format: str, scheme: str, unit: str | None, tag_column: int) -> None:
+    """Convert annotations in IN to OUT (`-`: standard input or output). Overlapping, out-of-range or
+    misaligned entities are reported with their line, and nothing is written."""
+    from nertag.commands.convert import convert_file
+    from nertag.schemes import Scheme
+
+    done = convert_file(source, target, from_format, to_format, Scheme.parse(scheme), unit, tag_column)
+    cut = f", {done.unit} tokens" if done.unit else ""
+    click.echo(f"converted {done.documents} documents with {done.entities} entities ({from_format} to {to_format}{cut})", err=True)
 
 
 @main.command("export")
@@ -402,6 +477,35 @@ def export_command(model: str, export_format: str, out_dir: str) -> None:
 
     written = export_onnx(resolve_model(model), out_dir)
     click.echo(f"wrote {export_format} export of {model} to {written}", err=True)
+
+
+@main.command("serve")
+@click.option("--model", "-m", default=None, help="Built-in model name or model directory; default: each text's language picks the built-in model.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 opens the page to the network.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0: any free port (the log line says which).")
+@click.option("--max-chars", type=click.IntRange(1), default=100_000, show_default=True, help="Longest text a request may send; longer ones are answered 413.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
+@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
+@friendly_errors
+def serve_command(model: str | None, host: str, port: int, max_chars: int, device: str | None, precision: str, threads: int | None) -> None:
+    """Serve a page to paste text into and see its entities highlighted, and POST /tag, which answers
+    {"text": ...} with the JSON line `nertag tag` writes. Ctrl-C stops."""
+    from nertag.hardware import use_threads
+    from nertag.routing import ModelChoice
+    from nertag.serve import listen, make_app, run
+
+    use_threads(threads)
+    models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision))
+    models.load_named()
+    app = make_app(models, max_chars)
+    sock = listen(host, port)
+    try:
+        run(app, sock, model)
+    except (KeyboardInterrupt, Terminated):  # uvicorn has stopped gracefully and passes the signal on
+        click.echo("nertag: server stopped", err=True)
+    finally:
+        sock.close()
 
 
 @main.command("models")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, overload
+from typing import TYPE_CHECKING, Mapping, Sequence, overload
 
 from .builtin import resolve_model
 from .errors import ModelError
+from .merge import POLICIES
 from .onnx_backend import is_export, load_export, onnx_tagger
 from .records import Entity, Reading
 from .routing import ModelChoice
@@ -18,12 +19,24 @@ from .tagger import Tagger
 if TYPE_CHECKING:
     from .config import TrainConfig
     from .corpus_dataset import CorpusSource
+    from .dictionary import PhraseDictionary
+    from .merge import ExtraEntities
 
 
 BACKENDS = ("torch", "onnx")
 
 
-def load(model: str | Path, device: str = "cpu", precision: str = "float32", backend: str | None = None) -> Tagger:
+def load(
+    model: str | Path,
+    device: str = "cpu",
+    precision: str = "float32",
+    backend: str | None = None,
+    *,
+    dictionary: "str | Path | PhraseDictionary | Mapping[str, str] | None" = None,
+    rules: "str | Sequence[str] | None" = None,
+    patterns: str | Path | None = None,
+    policy: str = "dictionary",
+) -> Tagger:
     """A tagger for ``model`` (a built-in name such as ``zh-msra``, a model directory, or a folder
     written by ``nertag export --format onnx``), to reuse.
 
@@ -36,7 +49,43 @@ def load(model: str | Path, device: str = "cpu", precision: str = "float32", bac
     directory and onnx for an export folder. "onnx" on a model directory exports its emission
     network in memory when loading (nothing is written, so no cache can go stale); Viterbi and confidences
     are torch code on either backend.
+
+    ``dictionary`` (a TSV or JSONL file of phrases and labels, or a ``{phrase: label}`` mapping),
+    ``rules`` (built-in groups such as "time,money"; see :mod:`nertag.rules`) and ``patterns`` (a
+    file of ``LABEL<TAB>regex`` lines) add matches to what the model tags, merged under ``policy``
+    "dictionary", "model" or "gaps" (see :mod:`nertag.merge`).
     """
+    extra = extra_entities(dictionary, rules, patterns, policy)
+    tagger = _load_model(model, device, precision, backend)
+    tagger.extra = extra
+    return tagger
+
+
+def extra_entities(
+    dictionary: "str | Path | PhraseDictionary | Mapping[str, str] | None" = None,
+    rules: "str | Sequence[str] | None" = None,
+    patterns: str | Path | None = None,
+    policy: str = "dictionary",
+) -> "ExtraEntities | None":
+    """What :func:`load` merges into a model's entities; None when nothing is asked for."""
+    from .dictionary import PhraseDictionary
+    from .merge import ExtraEntities
+    from .rules import Rules
+
+    if isinstance(dictionary, (str, Path)):
+        dictionary = PhraseDictionary.read(dictionary)
+    elif dictionary is not None and not isinstance(dictionary, PhraseDictionary):
+        dictionary = PhraseDictionary(dict(dictionary).items())
+    groups = rules.split(",") if isinstance(rules, str) else list(rules or [])
+    found_rules = Rules.of(groups, patterns) if groups or patterns is not None else None
+    if dictionary is None and found_rules is None:
+        if policy not in POLICIES:
+            raise ValueError(f"policy: expected one of {', '.join(POLICIES)}, got {policy!r}")
+        return None
+    return ExtraEntities(dictionary, found_rules, policy)
+
+
+def _load_model(model: str | Path, device: str, precision: str, backend: str | None) -> Tagger:
     if backend is not None and backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {', '.join(BACKENDS)} or None, got {backend!r}")
     directory = resolve_model(model)
@@ -127,6 +176,8 @@ def fit(
     label_map: dict[str, str] | None = None,
     settings: "TrainConfig | None" = None,
     weights_dtype: str = "float32",
+    init: str | Path | None = None,
+    keep_labels: bool = False,
     **model_options: object,
 ) -> Tagger:
     """Train a model in this process and return it; save it to ``out`` when given.
@@ -137,11 +188,17 @@ def fit(
     first; a list of them is trained on together. Without ``dev``, a seeded ``dev_fraction`` of
     train is held out. ``model_options`` override :class:`~nertag.config.ModelConfig` fields
     (``hidden_size=128``...). For checkpoints and resuming, use ``nertag train``.
+
+    ``init`` (a built-in name such as ``"zh-general"`` or a model folder) fine-tunes that model
+    (:mod:`nertag.finetune`): its architecture and vocabularies are kept, so ``model_options`` may
+    only change min counts and dropout; its labels missing from ``train`` are dropped unless
+    ``keep_labels``. ``out`` may not be its folder.
     """
     from .commands.train import check_labels, hold_out
     from .config import TrainConfig
     from .conll import relabel_corpus
     from .corpus_dataset import read_sentences
+    from .finetune import check_out_is_not_init, finetune_config, init_facts, load_initial
     from .safe_write import check_folder_target
     from .serialize import save
     from .train import default_config
@@ -150,14 +207,24 @@ def fit(
     settings = settings or TrainConfig()
     sources = list(train) if isinstance(train, (list, tuple)) else [train]
     mapping = label_map or {}
+    if init is not None and out is not None:
+        check_out_is_not_init(out, init)
+    if keep_labels and init is None:
+        raise ValueError("keep_labels keeps the labels of an initial model; give init too")
+    initial = load_initial(init, keep_labels) if init is not None else None
     train_sentences = [s for source in sources for s in relabel_corpus(read_sentences(source), mapping)]
     if dev is not None:
         dev_sentences = relabel_corpus(read_sentences(dev), mapping)
-        check_labels(train_sentences, dev_sentences, _source_name(dev))
+        kept = initial.labels if initial is not None and keep_labels else []
+        check_labels(train_sentences, dev_sentences, _source_name(dev), kept)
     else:
         train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, settings.seed)
     model_folder = check_folder_target(out, kind="model") if out is not None else None
-    tagger, history = run_training(train_sentences, dev_sentences, default_config(train_sentences, **model_options), settings)
+    config = (
+        finetune_config(initial.tagger.config, initial.name, model_options) if initial is not None
+        else default_config(train_sentences, **model_options)
+    )
+    tagger, history = run_training(train_sentences, dev_sentences, config, settings, init=initial)
     if model_folder is not None:
         best = max(history, key=lambda e: e.f1)
         facts = {
@@ -165,6 +232,8 @@ def fit(
             "dev": _source_name(dev) if dev is not None else f"{dev_fraction:g} of train held out with seed {settings.seed}",
             "label_map": mapping, "best_epoch": best.epoch, "epochs_run": len(history), "dev_f1": round(best.f1, 6),
         }
+        if initial is not None:
+            facts["init"] = init_facts(initial, tagger.features)
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=weights_dtype)
     return tagger
 

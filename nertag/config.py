@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,6 +138,8 @@ class TrainingJob:
     weights_dtype: str = "float32"
     pretrained: dict[str, str] = field(default_factory=dict)  # table ("words", "chars", "bigrams") -> vector file
     label_map: dict[str, str] = field(default_factory=dict)  # corpus label -> model label; "O" drops it
+    init: str | None = None  # the model training starts from: a built-in name or a model folder
+    keep_labels: bool = False  # with ``init``: keep its labels the corpus lacks (else dropped)
 
     def __post_init__(self) -> None:
         trains = (self.train,) if isinstance(self.train, str) else tuple(self.train)
@@ -147,6 +150,12 @@ class TrainingJob:
             raise ValueError(f"weights_dtype: expected one of {', '.join(WEIGHTS_DTYPES)}, got {self.weights_dtype!r}")
         if self.dev is None and not 0.0 < self.dev_fraction < 1.0:
             raise ValueError(f"give --dev, or a --dev-fraction between 0 and 1 (got {self.dev_fraction})")
+        if self.init is not None:
+            object.__setattr__(self, "init", os.fspath(self.init))  # a Path is stored as JSON text
+            if self.pretrained:
+                raise ValueError("pretrained vectors and an initial model (init) both fill the embedding tables; give one of them")
+        elif self.keep_labels:
+            raise ValueError("keep_labels keeps the labels of an initial model; give init too")
         unknown = sorted(set(self.pretrained) - {"words", "chars", "bigrams"})
         if unknown:
             raise ValueError(f"pretrained: expected tables words, chars or bigrams, got {', '.join(unknown)}")

@@ -27,6 +27,7 @@ from .conll import Sentence
 from .distributed import World, everywhere, on_main
 from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
+from .finetune import InitialModel, carry_over, extended_features, finetune_config
 from .model import BiLstmCrf, build_network
 from .schemes import Scheme, Span, convert, spans, tag_set, to_tags
 from .scoring import Scores, score
@@ -90,6 +91,7 @@ def train(
     hooks: TrainingHooks | None = None,
     checkpointing: Checkpointing | None = None,
     world: World | None = None,
+    init: InitialModel | None = None,
 ) -> tuple[Tagger, list[EpochLog]]:
     """Train a model and return it (weights of the best dev epoch) with one log entry per epoch.
 
@@ -102,6 +104,10 @@ def train(
     With ``world`` (a process group, see :mod:`nertag.distributed`) each rank trains on its share
     of the batches with gradients averaged over the ranks, on ``world.device``; rank 0 alone writes
     the checkpoint, and every rank returns the same model and log.
+
+    With ``init`` the run starts from that model (:mod:`nertag.finetune`): ``config`` must keep its
+    architecture, its vocabularies are extended with the corpus's new items and its weights copied
+    in; a resumed run rebuilds the same vocabularies from the same ``init``.
     """
     if not isinstance(settings, TrainConfig):
         raise TypeError(f"settings: expected a TrainConfig, got {type(settings).__name__}")
@@ -109,12 +115,16 @@ def train(
         raise ValueError("no training sentences")
     if not dev_sentences:
         raise ValueError("no dev sentences: expected at least one, to pick the best epoch by")
+    if init is not None:
+        if pretrained:
+            raise ValueError(f"pretrained vectors and an initial model ({init.name}) both fill the embedding tables; give one of them")
+        finetune_config(init.tagger.config, init.name, config.to_json())  # refuses another architecture
     hooks = hooks or TrainingHooks()
     device = _device_in(world, settings.device)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     _seed_everything(settings.seed)
-    tagger, corpus, run = everywhere(world, lambda: _set_up(train_sentences, config, settings, device, pretrained or {}))
+    tagger, corpus, run = everywhere(world, lambda: _set_up(train_sentences, config, settings, device, pretrained or {}, init))
     net = run.net
     facts = RunFacts(config, settings, checkpointing.job if checkpointing else None, vocab_digest(tagger.features.to_json()))
     if world is not None and not world.same(facts.vocab_sha256):
@@ -150,11 +160,14 @@ def train(
 
 def _set_up(
     sentences: Sequence[Sentence], config: ModelConfig, settings: TrainConfig, device: str | torch.device,
-    pretrained: dict[str, str],
+    pretrained: dict[str, str], init: InitialModel | None = None,
 ) -> tuple[Tagger, EncodedCorpus, LiveRun]:
-    """The vocabularies, the encoded corpus and a fresh run: network, optimizer, weight average."""
-    features, corpus = _encode_training_data(sentences, config)
+    """The vocabularies, the encoded corpus and a fresh run: network (the initial model's weights
+    copied in when there is one), optimizer, weight average."""
+    features, corpus = _encode_training_data(sentences, config, init)
     net = build_network(config, features.tags.items, features.table_sizes(), device)
+    if init is not None:
+        carry_over(init.tagger, net, features.tags.items)
     _load_pretrained(net, features, pretrained)
     tagger = Tagger(config, features, net)
     run = LiveRun(
@@ -164,14 +177,20 @@ def _set_up(
     return tagger, corpus, run
 
 
-def _encode_training_data(sentences: Sequence[Sentence], config: ModelConfig) -> tuple[FeatureEncoder, EncodedCorpus]:
-    """Vocabularies fitted on the training sentences, and those sentences encoded with their tags
-    in the scheme the model decodes in."""
+def _encode_training_data(
+    sentences: Sequence[Sentence], config: ModelConfig, init: InitialModel | None = None
+) -> tuple[FeatureEncoder, EncodedCorpus]:
+    """Vocabularies fitted on the training sentences (or the initial model's, extended by them),
+    and those sentences encoded with their tags in the scheme the model decodes in."""
     scheme = Scheme(config.scheme)
     if config.token_unit == "char" and config.latin_runs:
         sentences = [join_latin_runs(s) for s in sentences]
-    tags = tag_set({span.label for s in sentences for span in spans(s.tags)}, scheme)
-    features = FeatureEncoder.fit([s.tokens for s in sentences], tags, config)
+    labels = {span.label for s in sentences for span in spans(s.tags)}
+    if init is None:
+        features = FeatureEncoder.fit([s.tokens for s in sentences], tag_set(labels, scheme), config)
+    else:
+        tags = tag_set(init.labels_for(labels), scheme)
+        features = extended_features(init.tagger.features, config, [s.tokens for s in sentences], tags)
     corpus = features.encode([s.tokens for s in sentences], [convert(s.tags, scheme) for s in sentences])
     return features, corpus
 

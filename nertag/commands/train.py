@@ -6,7 +6,7 @@ import os
 import random
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from ..checkpoint import Checkpointing, checkpoint_path
 from ..config import ModelConfig, TrainConfig, TrainingJob
@@ -14,6 +14,7 @@ from ..conll import Sentence, corpus_scheme, relabel_corpus
 from ..corpus_dataset import read_sentences
 from ..distributed import World, everywhere, on_main
 from ..errors import InputError
+from ..finetune import check_out_is_not_init, init_facts, load_initial
 from ..safe_write import check_folder_target, remove_own_folder
 from ..schemes import label_of
 from ..serialize import save
@@ -37,16 +38,24 @@ def train_from_files(
     saved; ``resume`` continues from it. Both folders are checked before anything is read or
     trained: each must be absent, empty, or an earlier nertag model (checkpoint).
 
+    With ``job.init`` the run starts from that model (:mod:`nertag.finetune`); ``configure`` must
+    then keep its architecture (:func:`nertag.finetune.finetune_config`), and ``job.out`` may not be
+    its folder.
+
     With ``world`` (started by torchrun, see :mod:`nertag.distributed`) every rank reads the
     corpora and trains its share; rank 0 alone checks the folders and writes the checkpoint and
     the model, and a failure on any rank stops them all.
     """
+    if job.init is not None:
+        check_out_is_not_init(job.out, job.init)
     model_folder, checkpoint = on_main(world, lambda: check_targets(job.out, resume))
-    train_sentences, dev_sentences, dev_name = everywhere(world, lambda: read_corpora(job, settings.seed))
+    init = everywhere(world, lambda: load_initial(job.init, job.keep_labels)) if job.init is not None else None
+    kept = init.labels if init is not None and init.keep_labels else []
+    train_sentences, dev_sentences, dev_name = everywhere(world, lambda: read_corpora(job, settings.seed, kept))
     config = configure(train_sentences)
     tagger, history = train(
         train_sentences, dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
-        checkpointing=Checkpointing(checkpoint, job, resume), world=world,
+        checkpointing=Checkpointing(checkpoint, job, resume), world=world, init=init,
     )
     best = max(history, key=lambda e: e.f1)
     facts = {
@@ -64,6 +73,8 @@ def train_from_files(
         ],
         "pretrained": {k: os.path.basename(v) for k, v in job.pretrained.items()},
     }
+    if init is not None:
+        facts["init"] = init_facts(init, tagger.features)
 
     def write() -> None:
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=job.weights_dtype)
@@ -83,12 +94,13 @@ def check_targets(out: str, resume: bool) -> tuple[Path, Path]:
     return model_folder, checkpoint
 
 
-def read_corpora(job: TrainingJob, seed: int) -> tuple[list[Sentence], list[Sentence], str]:
-    """Training and dev sentences, and how dev was found: the dev file, or a share of train held out."""
+def read_corpora(job: TrainingJob, seed: int, kept_labels: Iterable[str] = ()) -> tuple[list[Sentence], list[Sentence], str]:
+    """Training and dev sentences, and how dev was found: the dev file, or a share of train held
+    out. Dev may show labels of ``kept_labels`` (an initial model's, kept) that train lacks."""
     train_sentences = [s for path in job.train for s in relabel_corpus(read_sentences(path, job.tag_column), job.label_map)]
     if job.dev is not None:
         dev_sentences = relabel_corpus(read_sentences(job.dev, job.tag_column), job.label_map)
-        check_labels(train_sentences, dev_sentences, job.dev)
+        check_labels(train_sentences, dev_sentences, job.dev, kept_labels)
         return train_sentences, dev_sentences, os.path.basename(job.dev)
     rest, held = hold_out(train_sentences, job.dev_fraction, seed)
     names = " + ".join(os.path.basename(path) for path in job.train)
@@ -106,9 +118,12 @@ def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple
     return [s for i, s in enumerate(sentences) if i not in held], [sentences[i] for i in sorted(held)]
 
 
-def check_labels(train_sentences: Sequence[Sentence], other: Sequence[Sentence], source: str) -> None:
-    """Refuse a dev corpus with a label the training corpus never shows, naming its line."""
-    known = {label_of(t) for s in train_sentences for t in s.tags}
+def check_labels(
+    train_sentences: Sequence[Sentence], other: Sequence[Sentence], source: str, kept_labels: Iterable[str] = ()
+) -> None:
+    """Refuse a dev corpus with a label that neither the training corpus shows nor ``kept_labels``
+    holds (those an initial model keeps), naming its line: the model could never tag it."""
+    known = {label_of(t) for s in train_sentences for t in s.tags} | set(kept_labels)
     for sentence in other:
         for offset, tag in enumerate(sentence.tags):
             if tag != "O" and label_of(tag) not in known:
