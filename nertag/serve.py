@@ -189,7 +189,7 @@ def _text_of(body: bytes, max_chars: int) -> str:
     if not isinstance(payload, dict):
         raise RequestError(400, f'body: expected a JSON object {{"text": ...}}, got {_json_kind(payload)}')
     if "text" not in payload:
-        raise RequestError(400, f'body: expected a JSON object {{"text": ...}}, got one without "text"')
+        raise RequestError(400, 'body: expected a JSON object {"text": ...}, got one without "text"')
     text = payload["text"]
     if not isinstance(text, str):
         raise RequestError(400, f"text: expected a string, got {_json_kind(text)}")
