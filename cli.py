@@ -487,18 +487,33 @@ def export_command(model: str, export_format: str, out_dir: str) -> None:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
+@click.option("--dictionary", "dictionary_path", type=click.Path(dir_okay=False), default=None, help="Phrases to tag as given, as for `nertag tag`.")
+@click.option("--rules", default=None, help="Built-in patterns, as for `nertag tag` (time,duration,money,percent,age or all).")
+@click.option("--patterns", "patterns_path", type=click.Path(dir_okay=False), default=None, help="Your own LABEL<TAB>regex patterns.")
+@click.option("--policy", type=click.Choice(["dictionary", "model", "gaps"]), default="dictionary", show_default=True, help="Who wins where a match overlaps the model's entities, as for `nertag tag`.")
 @friendly_errors
-def serve_command(model: str | None, host: str, port: int, max_chars: int, device: str | None, precision: str, threads: int | None) -> None:
+def serve_command(
+    model: str | None, host: str, port: int, max_chars: int, device: str | None, precision: str, threads: int | None,
+    dictionary_path: str | None, rules: str | None, patterns_path: str | None, policy: str,
+) -> None:
     """Serve a page to paste text into and see its entities highlighted, and POST /tag, which answers
     {"text": ...} with the JSON line `nertag tag` writes. Ctrl-C stops."""
+    from nertag.api import extra_entities
     from nertag.hardware import use_threads
     from nertag.routing import ModelChoice
     from nertag.serve import listen, make_app, run
 
     use_threads(threads)
-    models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision))
+    extra = extra_entities(dictionary_path, rules, patterns_path, policy)
+
+    def load_with_extra(name: str) -> Any:
+        tagger = _load_tagger(name, device or "cpu", precision)
+        tagger.extra = extra
+        return tagger
+
+    models = ModelChoice(model, load_with_extra)
     models.load_named()
-    app = make_app(models, max_chars)
+    app = make_app(models, max_chars, extra.labels() if extra is not None else ())
     sock = listen(host, port)
     try:
         run(app, sock, model)

@@ -27,8 +27,11 @@ class PhraseDictionary:
 
         self.name = name
         self._automaton = ahocorasick.Automaton()
+        labels: dict[str, str] = {}  # phrase -> label; a later entry replaces an earlier one
         for phrase, label in entries:
             self._automaton.add_word(phrase, (len(phrase), label))
+            labels[phrase] = label
+        self.labels = sorted(set(labels.values()))  # for an HTML legend that must know every label
         self.size = len(self._automaton)
         if self.size:
             self._automaton.make_automaton()

@@ -43,8 +43,11 @@ class ExtraEntities:
         self.dictionary, self.rules, self.policy, self.confident = dictionary, rules, policy, confident
 
     def labels(self) -> list[str]:
-        """Labels the rules can give (a dictionary's are known only as it matches)."""
-        return sorted({p.label for p in self.rules.patterns}) if self.rules is not None else []
+        """Every label the dictionary and the rules can give."""
+        found = set(self.dictionary.labels) if self.dictionary is not None else set()
+        if self.rules is not None:
+            found.update(p.label for p in self.rules.patterns)
+        return sorted(found)
 
     def apply(self, tagged: TaggedText) -> TaggedText:
         """``tagged`` with the matches merged into its entities, and the matches left out."""

@@ -20,7 +20,7 @@ import logging
 import socket
 import threading
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -120,13 +120,14 @@ class TaggingService:
             return name, tagger.tag_texts([text])[0]
 
 
-def make_app(models: ModelChoice, max_chars: int = DEFAULT_MAX_CHARS) -> Starlette:
+def make_app(models: ModelChoice, max_chars: int = DEFAULT_MAX_CHARS, extra_labels: Sequence[str] = ()) -> Starlette:
     """The page and the endpoint over ``models`` (load a named model first, so a bad one fails
-    before serving). Texts longer than ``max_chars`` characters are refused with 413."""
+    before serving). Texts longer than ``max_chars`` characters are refused with 413.
+    ``extra_labels``: labels the models' dictionaries and rules add, for the legend and colours."""
     if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
         raise ValueError(f"max_chars: expected an int >= 1, got {max_chars!r}")
     service = TaggingService(models)
-    labels = sorted(models.labels())
+    labels = sorted({*models.labels(), *extra_labels})
     colours = label_colours(labels)
     page, policy = _page(models, labels, max_chars)
     max_bytes = _BYTES_PER_CHAR * max_chars + _BODY_SLACK

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import nertag
+from nertag.api import extra_entities
 from nertag.dictionary import PhraseDictionary
 from nertag.errors import InputError
 from nertag.merge import ExtraEntities
@@ -167,3 +168,33 @@ def test_python_load_takes_a_dictionary_and_rules() -> None:
     assert all(BIOGRAPHY[e.start : e.end] == e.text for e in tagger.tag(BIOGRAPHY))
     with pytest.raises(ValueError, match="policy"):
         nertag.load("zh-general", rules="time", policy="loudest")
+
+
+def test_html_output_and_the_page_know_the_labels_of_dictionaries_and_rules(tmp_path: Path) -> None:
+    path = tmp_path / "titles.tsv"
+    path.write_text("职业篮球运动员\tTITLE\n", encoding="utf-8")
+    done = run_cli("tag", "--format", "html", "--dictionary", str(path), "--rules", "time", stdin=BIOGRAPHY + "\n")
+    assert done.returncode == 0, done.stderr
+    for label in ("TITLE", "DATE", "PER"):
+        assert f'data-label="{label}"' in done.stdout
+
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from nertag.routing import ModelChoice
+    from nertag.serve import make_app
+
+    extra = extra_entities(path, "time")
+    assert extra is not None and extra.labels() == ["DATE", "TIME", "TITLE"]
+
+    def loader(name: str) -> nertag.Tagger:
+        tagger = nertag.load(name)
+        tagger.extra = extra
+        return tagger
+
+    with TestClient(make_app(ModelChoice("zh-general", loader), extra_labels=extra.labels())) as client:
+        record = client.post("/tag", json={"text": BIOGRAPHY}).json()
+        assert {"start": 30, "end": 37, "label": "TITLE", "text": "职业篮球运动员", "source": "dictionary"} in record["entities"]
+        page = client.post("/tag?format=html", json={"text": BIOGRAPHY})
+        assert page.status_code == 200 and 'data-label="TITLE"' in page.text and 'data-label="DATE"' in page.text
+        assert 'data-label="TITLE"' in client.get("/").text
