@@ -194,11 +194,9 @@ def fit(
     only change min counts and dropout; its labels missing from ``train`` are dropped unless
     ``keep_labels``. ``out`` may not be its folder.
     """
-    from .commands.train import check_labels, hold_out
+    from .commands.train import read_sources, training_facts
     from .config import TrainConfig
-    from .conll import relabel_corpus
-    from .corpus_dataset import read_sentences
-    from .finetune import check_out_is_not_init, finetune_config, init_facts, load_initial
+    from .finetune import check_out_is_not_init, finetune_config, load_initial
     from .safe_write import check_folder_target
     from .serialize import save
     from .train import default_config
@@ -212,13 +210,8 @@ def fit(
     if keep_labels and init is None:
         raise ValueError("keep_labels keeps the labels of an initial model; give init too")
     initial = load_initial(init, keep_labels) if init is not None else None
-    train_sentences = [s for source in sources for s in relabel_corpus(read_sentences(source), mapping)]
-    if dev is not None:
-        dev_sentences = relabel_corpus(read_sentences(dev), mapping)
-        kept = initial.labels if initial is not None and keep_labels else []
-        check_labels(train_sentences, dev_sentences, _source_name(dev), kept)
-    else:
-        train_sentences, dev_sentences = hold_out(train_sentences, dev_fraction, settings.seed)
+    kept = initial.labels if initial is not None and keep_labels else []
+    train_sentences, dev_sentences, dev_name = read_sources(sources, dev, mapping, dev_fraction, settings.seed, kept_labels=kept)
     model_folder = check_folder_target(out, kind="model") if out is not None else None
     config = (
         finetune_config(initial.tagger.config, initial.name, model_options) if initial is not None
@@ -226,21 +219,7 @@ def fit(
     )
     tagger, history = run_training(train_sentences, dev_sentences, config, settings, init=initial)
     if model_folder is not None:
-        best = max(history, key=lambda e: e.f1)
-        facts = {
-            "train": ", ".join(_source_name(s) for s in sources),
-            "dev": _source_name(dev) if dev is not None else f"{dev_fraction:g} of train held out with seed {settings.seed}",
-            "label_map": mapping, "best_epoch": best.epoch, "epochs_run": len(history), "dev_f1": round(best.f1, 6),
-        }
-        if initial is not None:
-            facts["init"] = init_facts(initial, tagger.features)
+        facts = training_facts(sources, dev_name, train_sentences, mapping, history, settings, {}, initial, tagger)
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=weights_dtype)
     return tagger
 
-
-def _source_name(source: object) -> str:
-    import os
-
-    if isinstance(source, (str, os.PathLike)):
-        return os.path.basename(os.fspath(source))
-    return f"<{type(source).__name__} of {len(source)} rows>" if hasattr(source, "__len__") else repr(source)

@@ -103,3 +103,10 @@ def _check_row(source: str, row: int, tokens: Sequence[Any], tags: Sequence[Any]
         except TagError as error:
             raise InputError(source, row, str(error)) from None
 
+
+def source_name(source: CorpusSource, full: bool = False) -> str:
+    """How a corpus source is named: a path's file name (the path as given with ``full``, for
+    errors), or a Dataset by its size."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source) if full else os.path.basename(os.fspath(source))
+    return "<dataset>" if full else f"<Dataset of {len(source)} rows>"

@@ -11,10 +11,10 @@ from typing import Callable, Iterable, Sequence
 from ..checkpoint import Checkpointing, checkpoint_path
 from ..config import ModelConfig, TrainConfig, TrainingJob
 from ..conll import Sentence, corpus_scheme, relabel_corpus
-from ..corpus_dataset import read_sentences
+from ..corpus_dataset import CorpusSource, read_sentences, source_name
 from ..distributed import World, everywhere, on_main
 from ..errors import InputError
-from ..finetune import check_out_is_not_init, init_facts, load_initial
+from ..finetune import InitialModel, check_out_is_not_init, init_facts, load_initial
 from ..safe_write import check_folder_target, remove_own_folder
 from ..schemes import label_of
 from ..serialize import save
@@ -57,24 +57,9 @@ def train_from_files(
         train_sentences, dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
         checkpointing=Checkpointing(checkpoint, job, resume), world=world, init=init,
     )
-    best = max(history, key=lambda e: e.f1)
-    facts = {
-        "train": ", ".join(os.path.basename(path) for path in job.train),
-        "dev": dev_name,
-        "corpus_scheme": corpus_scheme(train_sentences).value,
-        "label_map": job.label_map,
-        "best_epoch": best.epoch,
-        "epochs_run": len(history),
-        "dev_f1": round(best.f1, 6),
-        "settings": asdict(settings),
-        "history": [
-            {"epoch": e.epoch, "loss": round(e.loss, 6), "dev_f1": round(e.f1, 6), "seconds": round(e.seconds, 2)}
-            for e in history
-        ],
-        "pretrained": {k: os.path.basename(v) for k, v in job.pretrained.items()},
-    }
-    if init is not None:
-        facts["init"] = init_facts(init, tagger.features)
+    facts = training_facts(
+        job.train, dev_name, train_sentences, job.label_map, history, settings, job.pretrained, init, tagger
+    )
 
     def write() -> None:
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=job.weights_dtype)
@@ -94,17 +79,52 @@ def check_targets(out: str, resume: bool) -> tuple[Path, Path]:
     return model_folder, checkpoint
 
 
+def training_facts(
+    train_sources: Sequence[CorpusSource], dev_name: str, train_sentences: Sequence[Sentence], label_map: dict[str, str],
+    history: Sequence[EpochLog], settings: TrainConfig, pretrained: dict[str, str], init: InitialModel | None, tagger: Tagger,
+) -> dict[str, object]:
+    """What config.json records of how a model was trained."""
+    best = max(history, key=lambda e: e.f1)
+    facts: dict[str, object] = {
+        "train": ", ".join(source_name(source) for source in train_sources),
+        "dev": dev_name,
+        "corpus_scheme": corpus_scheme(train_sentences).value,
+        "label_map": label_map,
+        "best_epoch": best.epoch,
+        "epochs_run": len(history),
+        "dev_f1": round(best.f1, 6),
+        "settings": asdict(settings),
+        "history": [
+            {"epoch": e.epoch, "loss": round(e.loss, 6), "dev_f1": round(e.f1, 6), "seconds": round(e.seconds, 2)}
+            for e in history
+        ],
+        "pretrained": {k: os.path.basename(v) for k, v in pretrained.items()},
+    }
+    if init is not None:
+        facts["init"] = init_facts(init, tagger.features)
+    return facts
+
+
 def read_corpora(job: TrainingJob, seed: int, kept_labels: Iterable[str] = ()) -> tuple[list[Sentence], list[Sentence], str]:
-    """Training and dev sentences, and how dev was found: the dev file, or a share of train held
-    out. Dev may show labels of ``kept_labels`` (an initial model's, kept) that train lacks."""
-    train_sentences = [s for path in job.train for s in relabel_corpus(read_sentences(path, job.tag_column), job.label_map)]
-    if job.dev is not None:
-        dev_sentences = relabel_corpus(read_sentences(job.dev, job.tag_column), job.label_map)
-        check_labels(train_sentences, dev_sentences, job.dev, kept_labels)
-        return train_sentences, dev_sentences, os.path.basename(job.dev)
-    rest, held = hold_out(train_sentences, job.dev_fraction, seed)
-    names = " + ".join(os.path.basename(path) for path in job.train)
-    return rest, held, f"{job.dev_fraction:g} of {names} held out with seed {seed}"
+    """The job's training and dev sentences, and how dev was found (see :func:`read_sources`)."""
+    return read_sources(job.train, job.dev, job.label_map, job.dev_fraction, seed, job.tag_column, kept_labels)
+
+
+def read_sources(
+    train_sources: Sequence[CorpusSource], dev_source: CorpusSource | None, label_map: dict[str, str],
+    dev_fraction: float, seed: int, tag_column: int = -1, kept_labels: Iterable[str] = (),
+) -> tuple[list[Sentence], list[Sentence], str]:
+    """Training and dev sentences from files, saved Dataset folders or Datasets, labels mapped, and
+    how dev was found: the dev source, or a share of train held out. Dev may show labels of
+    ``kept_labels`` (an initial model's, kept) that train lacks."""
+    train_sentences = [s for source in train_sources for s in relabel_corpus(read_sentences(source, tag_column), label_map)]
+    if dev_source is not None:
+        dev_sentences = relabel_corpus(read_sentences(dev_source, tag_column), label_map)
+        check_labels(train_sentences, dev_sentences, source_name(dev_source, full=True), kept_labels)
+        return train_sentences, dev_sentences, source_name(dev_source)
+    rest, held = hold_out(train_sentences, dev_fraction, seed)
+    names = " + ".join(source_name(source) for source in train_sources)
+    return rest, held, f"{dev_fraction:g} of {names} held out with seed {seed}"
 
 
 def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
