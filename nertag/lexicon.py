@@ -1,7 +1,7 @@
 """Dictionary matches around each character, SoftLexicon-style, as a few dense numbers per token.
 
 Segmentation commits to one reading of a sentence; a lexicon keeps them all. For each character we
-look at every dictionary word (jieba's 349k-word dictionary) that covers it and note, for each
+look at every dictionary word (jieba's 349k-word dictionary, shipped as ``word_table``) that covers it and note, for each
 role the character can play in such a word (Begin, Middle, End) and each word length (2, 3, 4,
 5+), how frequent the most frequent such word is. SoftLexicon (Ma et al., 2020) averages
 embeddings of those words instead; we have no pretrained word vectors, and a learned table
@@ -22,31 +22,18 @@ from typing import Sequence
 
 import torch
 
-from .segment import segmenter
+from .word_table import MAX_LENGTH as MAX_WORD_LENGTH
+from .word_table import NAME_CLASSES, shipped
 
 ROLES = 3  # begin, middle, end
 LENGTH_BUCKETS = 4  # 2, 3, 4, 5 or more characters
-NAME_CLASSES = {"nr": 0, "nrt": 0, "nrfg": 0, "ns": 1, "nt": 2, "nz": 3}  # person, place, organisation, other
 CELLS_PER_ROLE = LENGTH_BUCKETS + max(NAME_CLASSES.values()) + 1
 WIDTH = ROLES * CELLS_PER_ROLE
-MAX_WORD_LENGTH = 8  # longer dictionary entries are mostly idioms and names of laws
 
 
 @lru_cache(maxsize=1)
 def _scale() -> float:
-    return math.log(segmenter().total)
-
-
-@lru_cache(maxsize=1)
-def _name_classes() -> dict[str, int]:
-    """Dictionary word -> name class, for the words jieba's dictionary tags as names."""
-    classes: dict[str, int] = {}
-    with segmenter().get_dict_file() as lines:
-        for raw in lines:
-            parts = raw.decode("utf-8").split()
-            if len(parts) == 3 and parts[2] in NAME_CLASSES:
-                classes[parts[0]] = NAME_CLASSES[parts[2]]
-    return classes
+    return math.log(shipped().total)
 
 
 def lexicon_features(sentences: Sequence[Sequence[str]]) -> torch.Tensor:
@@ -55,8 +42,7 @@ def lexicon_features(sentences: Sequence[Sequence[str]]) -> torch.Tensor:
 
     Tokens are joined; a multi-character token takes the features of its first character.
     """
-    frequencies = segmenter().FREQ  # every word and every prefix of one (prefixes count 0)
-    classes = _name_classes()
+    table = shipped().values  # every word and every prefix of one (prefixes are 0)
     starts: list[int] = []  # of each dictionary word found, in the concatenated text
     lengths: list[int] = []
     counts: list[int] = []
@@ -67,15 +53,14 @@ def lexicon_features(sentences: Sequence[Sequence[str]]) -> torch.Tensor:
         text = "".join(tokens)
         for start in range(len(text)):
             for end in range(start + 2, min(len(text), start + MAX_WORD_LENGTH) + 1):
-                word = text[start:end]
-                count = frequencies.get(word)
-                if count is None:
+                value = table.get(text[start:end])
+                if value is None:
                     break  # not even a prefix of a word: no longer match can start here
-                if count:
+                if value >= 8:  # a word with a count of at least 1
                     starts.append(offset + start)
                     lengths.append(end - start)
-                    counts.append(count)
-                    name_classes.append(classes.get(word, -1))
+                    counts.append(value >> 3)
+                    name_classes.append((value & 7) - 1)
         token_starts.extend(accumulate((len(t) for t in tokens[:-1]), initial=offset) if tokens else ())
         offset += len(text)
     per_char = _scatter_strongest(offset, starts, lengths, counts, name_classes)

@@ -1,0 +1,58 @@
+"""The shipped word table: built from a jieba-format dictionary, read back intact, equal to jieba's."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from nertag import word_table
+from nertag.word_table import WordTable, build, read, save
+
+
+def test_words_prefixes_counts_and_name_classes(tmp_path: Path) -> None:
+    dictionary = tmp_path / "dict.txt"
+    dictionary.write_text("郑州市 120 ns\n郑州 300 ns\n出生 50 v\n姚明 40 nr\n一二三四五六七八九 3 i\n出生 60\n中 9 f\n", encoding="utf-8")
+    table = build(dictionary)
+    assert table.total == 120 + 300 + 50 + 40 + 3 + 60 + 9
+    assert WordTable.count(table.values["郑州市"]) == 120
+    assert WordTable.name_class(table.values["郑州市"]) == word_table.NAME_CLASSES["ns"]
+    assert WordTable.name_class(table.values["姚明"]) == word_table.NAME_CLASSES["nr"]
+    assert WordTable.count(table.values["出生"]) == 60  # listed twice: the last count, as in jieba
+    assert WordTable.name_class(table.values["出生"]) == -1
+    # A word over eight characters is not kept, but its prefixes are (a scan must not stop early).
+    assert "一二三四五六七八九" not in table.values
+    assert table.values["一二三四五六七八"] == 0
+    assert table.values["一二"] == 0
+    assert "中" not in table.values  # one character: never looked up
+    save(table, tmp_path / "table.bin", source="test")
+    again = read(tmp_path / "table.bin")
+    assert again.values == table.values and again.total == table.total
+
+
+def test_a_damaged_or_foreign_table_is_refused(tmp_path: Path) -> None:
+    save(WordTable({"郑州": 8 * 3 + 2}, 3), tmp_path / "table.bin", source="test")
+    content = gzip.decompress((tmp_path / "table.bin").read_bytes())
+    (tmp_path / "cut.bin").write_bytes(gzip.compress(content[:-2]))
+    with pytest.raises(ValueError, match="damaged"):
+        read(tmp_path / "cut.bin")
+    (tmp_path / "future.bin").write_bytes(gzip.compress(content.replace(b'"format": 1', b'"format": 9')))
+    with pytest.raises(ValueError, match="format 9"):
+        read(tmp_path / "future.bin")
+
+
+def test_bad_dictionary_lines_are_named(tmp_path: Path) -> None:
+    dictionary = tmp_path / "dict.txt"
+    dictionary.write_text("郑州 300 ns\n郑州市\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"dict.txt:2"):
+        build(dictionary)
+
+
+def test_the_shipped_table_is_jiebas_dictionary() -> None:
+    jieba = pytest.importorskip("jieba")
+    source = Path(jieba.__file__).with_name("dict.txt")
+    expected = build(source)
+    shipped = word_table.shipped()
+    assert shipped.total == expected.total
+    assert shipped.values == expected.values
