@@ -117,6 +117,8 @@ def _load_tagger(model: str, device: str, precision: str = "auto", backend: str 
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False), help="Continue the run whose checkpoint is this folder (OUT.checkpoint); other options come from it.")
 @click.option("--init", default=None, help="Fine-tune: start from this model (built-in name or folder), keeping its architecture and vocabularies (new items added); architecture options that differ are refused.")
 @click.option("--keep-labels", is_flag=True, help="With --init: keep the initial model's labels that TRAIN lacks (by default they are dropped).")
+@click.option("--teacher", default=None, help="Distil: also learn this model's tag posteriors at every training token (built-in name or folder; same labels and scheme), e.g. a narrow student from a wide teacher.")
+@click.option("--teacher-weight", type=float, default=None, help="With --teacher: the share of the loss spent matching it.  [default: 0.5]")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
 @click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
@@ -170,12 +172,13 @@ def train_command(
         epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"],
         ema_decay=options["ema_decay"], seed=options["seed"], patience=options["patience"],
         device=options["device"] or _default_device(), threads=options["threads"],
+        teacher_weight=_teacher_weight(options["teacher"], options["teacher_weight"]),
     )
     files = {"words": options["embeddings"], "chars": options["char_embeddings"], "bigrams": options["bigram_embeddings"]}
     job = TrainingJob(
         train=train_paths, out=out_dir, dev=dev_path, label_map=parse_label_map(label_maps), dev_fraction=options["dev_fraction"], tag_column=options["tag_column"],
         weights_dtype=options["weights_dtype"], pretrained={table: path for table, path in files.items() if path},
-        init=options["init"], keep_labels=options["keep_labels"],
+        init=options["init"], keep_labels=options["keep_labels"], teacher=options["teacher"],
     )
     check_output_file(options["plot_path"], [*train_paths, dev_path, *job.pretrained.values()])
 
@@ -193,6 +196,15 @@ def train_command(
     if options["init"] is not None:
         configure = _init_configure(options["init"], options)
     _run_training(job, configure, settings, options["plot_path"], resume=False)
+
+
+def _teacher_weight(teacher: str | None, weight: float | None) -> float:
+    """--teacher-weight, 0.5 by default with --teacher; refused without one."""
+    if teacher is None:
+        if weight is not None:
+            raise click.UsageError("--teacher-weight needs --teacher")
+        return 0.0
+    return 0.5 if weight is None else weight
 
 
 # `nertag train` options that set a ModelConfig field, by field; with --init they are checked

@@ -29,6 +29,7 @@ class Batch:
     lexicon: torch.Tensor | None = None  # (B, T, lexicon.WIDTH) dictionary-match strengths
     shapes: torch.Tensor | None = None  # (B, T, 1) shape class of each token (features.token_shape)
     tags: torch.Tensor | None = None  # (B, T) gold tag ids, 0 on padding
+    teacher: torch.Tensor | None = None  # (B, T, tags) a teacher's posteriors, when distilling (nertag.distill)
 
     def to(self, device: torch.device | str) -> "Batch":
         """A copy on ``device``; the lengths stay on the CPU, where packing and slicing read them."""

@@ -83,6 +83,8 @@ class TrainConfig:
     clip: float = 5.0
     device: str = "cpu"
     threads: int | None = None  # torch intra-op threads on CPU; None leaves torch's choice
+    # With a teacher (nertag.distill): the share of the loss that is matching its posteriors.
+    teacher_weight: float = 0.0
 
     def __post_init__(self) -> None:
         # Checked here, before anything is written: a bad value used to surface only mid-run (an
@@ -97,6 +99,7 @@ class TrainConfig:
             "ema_decay": _number("ema_decay", self.ema_decay, "a number in [0, 1)", lambda v: 0 <= v < 1),
             # inf is allowed: clip_grad_norm_ then never scales, which turns clipping off.
             "clip": _number("clip", self.clip, "a number > 0", lambda v: v > 0),
+            "teacher_weight": _number("teacher_weight", self.teacher_weight, "a number in [0, 1]", lambda v: 0 <= v <= 1),
             # The range torch.manual_seed accepts.
             "seed": _int("seed", self.seed, "an int from -2**63 to 2**64 - 1", lambda v: -(2**63) <= v < 2**64),
         }
@@ -140,6 +143,7 @@ class TrainingJob:
     label_map: dict[str, str] = field(default_factory=dict)  # corpus label -> model label; "O" drops it
     init: str | None = None  # the model training starts from: a built-in name or a model folder
     keep_labels: bool = False  # with ``init``: keep its labels the corpus lacks (else dropped)
+    teacher: str | None = None  # a model whose posteriors the run learns from too (nertag.distill)
 
     def __post_init__(self) -> None:
         trains = (self.train,) if isinstance(self.train, str) else tuple(self.train)
@@ -150,6 +154,8 @@ class TrainingJob:
             raise ValueError(f"weights_dtype: expected one of {', '.join(WEIGHTS_DTYPES)}, got {self.weights_dtype!r}")
         if self.dev is None and not 0.0 < self.dev_fraction < 1.0:
             raise ValueError(f"give --dev, or a --dev-fraction between 0 and 1 (got {self.dev_fraction})")
+        if self.teacher is not None:
+            object.__setattr__(self, "teacher", os.fspath(self.teacher))
         if self.init is not None:
             object.__setattr__(self, "init", os.fspath(self.init))  # a Path is stored as JSON text
             if self.pretrained:

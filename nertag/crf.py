@@ -131,6 +131,19 @@ class CRF(nn.Module):
         self._check(emissions, mask, tags)
         return self._path_score(emissions, tags, mask) - self.log_partition(emissions, mask)
 
+    def distillation_loss(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor, weight: float
+    ) -> torch.Tensor:
+        """Per sentence, (batch,): ``1 - weight`` times the gold path's negative log-likelihood plus
+        ``weight`` times the cross-entropy of each token's posterior against ``targets``, (batch,
+        time, tags) probabilities (a teacher's, zero on padding), summed over the tokens."""
+        self._check(emissions, mask, tags)
+        alpha, beta, log_z = self.forward_backward(emissions, mask)
+        negative_log_likelihood = log_z - self._path_score(emissions, tags, mask)
+        log_posteriors = alpha + beta - log_z[:, None, None]
+        cross_entropy = -(targets * log_posteriors).sum(2).masked_fill(~mask, 0.0).sum(1)
+        return (1 - weight) * negative_log_likelihood + weight * cross_entropy
+
     def _path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         transitions, start, end = self._scores()
         maskf = mask.to(emissions.dtype)

@@ -150,7 +150,7 @@ class World:
             results[rank :: self.size] = part
         return results
 
-    def wrap(self, net: nn.Module) -> nn.Module:
+    def wrap(self, net: nn.Module, teacher_weight: float = 0.0) -> nn.Module:
         """``net``'s loss behind DistributedDataParallel: called on a batch it returns the loss,
         and its backward averages the gradients over the ranks."""
         from torch.nn.parallel import DistributedDataParallel
@@ -158,18 +158,19 @@ class World:
         ids = [self.device.index] if self.device.type == "cuda" else None
         # Its buffers (the CRF's transition masks, a few hundred numbers) are sent before each
         # forward; the keyword that turns that off was renamed in torch 2.13, so it is left alone.
-        return DistributedDataParallel(_Loss(net), device_ids=ids)
+        return DistributedDataParallel(_Loss(net, teacher_weight), device_ids=ids)
 
 
 class _Loss(nn.Module):
     """DDP synchronises gradients only through ``forward``; the network's loss is a method."""
 
-    def __init__(self, net: nn.Module) -> None:
+    def __init__(self, net: nn.Module, teacher_weight: float = 0.0) -> None:
         super().__init__()
         self.net = net
+        self.teacher_weight = teacher_weight
 
     def forward(self, batch: Any) -> torch.Tensor:
-        return self.net.loss(batch)
+        return self.net.loss(batch, self.teacher_weight)
 
 
 def shard(batches: Sequence[T], rank: int, size: int) -> list[T]:

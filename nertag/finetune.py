@@ -86,11 +86,11 @@ def read_initial_config(model: str | Path) -> ModelConfig:
     return read_model_files(init_directory(model))[1]
 
 
-def check_out_is_not_init(out: str | Path, model: str | Path) -> None:
-    """Refuse to write the new model over the initial one: a failed run would lose it, and a
-    built-in model would be replaced inside the package."""
+def check_out_is_not_init(out: str | Path, model: str | Path, role: str = "initial model") -> None:
+    """Refuse to write the new model over the initial one (or the teacher, ``role``): a failed run
+    would lose it, and a built-in model would be replaced inside the package."""
     if Path(os.path.realpath(out)) == init_directory(model):
-        raise OutputError(out, f"is the folder of the initial model {model}; write the fine-tuned model to another folder")
+        raise OutputError(out, f"is the folder of the {role} {model}; write the new model to another folder")
 
 
 def architecture_conflicts(initial: ModelConfig, overrides: Mapping[str, object]) -> list[tuple[str, object, object]]:

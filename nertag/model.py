@@ -141,10 +141,14 @@ class BiLstmCrf(nn.Module):
         unknown = (torch.rand(ids.shape, device=ids.device) < self.config.word_dropout) & (ids != 0)
         return ids.masked_fill(unknown, UNK_ID)
 
-    def loss(self, batch: Batch) -> torch.Tensor:
-        """Mean negative log-likelihood of the gold tags over the batch's sentences."""
+    def loss(self, batch: Batch, teacher_weight: float = 0.0) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold tags over the batch's sentences; with a
+        teacher's posteriors in the batch, mixed with their cross-entropy by ``teacher_weight``."""
         assert batch.tags is not None
-        return -self.crf.log_likelihood(self.emissions(batch), batch.tags, batch.mask).mean()
+        emissions = self.emissions(batch)
+        if batch.teacher is None or not teacher_weight:
+            return -self.crf.log_likelihood(emissions, batch.tags, batch.mask).mean()
+        return self.crf.distillation_loss(emissions, batch.tags, batch.mask, batch.teacher, teacher_weight).mean()
 
 
 def build_network(config: ModelConfig, tags: Sequence[str], sizes: dict[str, int], device: str | torch.device = "cpu") -> BiLstmCrf:

@@ -24,6 +24,7 @@ from .checkpoint import (
 )
 from .config import ModelConfig, TrainConfig
 from .conll import Sentence
+from .distill import TEACHER_FEATURE, teacher_posteriors
 from .distributed import World, everywhere, on_main
 from .embeddings import initialize, pretrained_targets
 from .features import EncodedCorpus, FeatureEncoder
@@ -92,6 +93,7 @@ def train(
     checkpointing: Checkpointing | None = None,
     world: World | None = None,
     init: InitialModel | None = None,
+    teacher: Tagger | None = None,
 ) -> tuple[Tagger, list[EpochLog]]:
     """Train a model and return it (weights of the best dev epoch) with one log entry per epoch.
 
@@ -108,6 +110,10 @@ def train(
     With ``init`` the run starts from that model (:mod:`nertag.finetune`): ``config`` must keep its
     architecture, its vocabularies are extended with the corpus's new items and its weights copied
     in; a resumed run rebuilds the same vocabularies from the same ``init``.
+
+    With ``teacher`` (and ``settings.teacher_weight`` > 0) the loss also asks the network to match
+    the teacher's posterior at every training token (:mod:`nertag.distill`); the teacher must decode
+    the same tags from the same tokens.
     """
     if not isinstance(settings, TrainConfig):
         raise TypeError(f"settings: expected a TrainConfig, got {type(settings).__name__}")
@@ -115,6 +121,7 @@ def train(
         raise ValueError("no training sentences")
     if not dev_sentences:
         raise ValueError("no dev sentences: expected at least one, to pick the best epoch by")
+    _check_teacher(teacher, config, settings)
     if init is not None:
         if pretrained:
             raise ValueError(f"pretrained vectors and an initial model ({init.name}) both fill the embedding tables; give one of them")
@@ -124,14 +131,16 @@ def train(
     if settings.threads:
         torch.set_num_threads(settings.threads)
     _seed_everything(settings.seed)
-    tagger, corpus, run = everywhere(world, lambda: _set_up(train_sentences, config, settings, device, pretrained or {}, init))
+    tagger, corpus, run = everywhere(
+        world, lambda: _set_up(train_sentences, config, settings, device, pretrained or {}, init, teacher)
+    )
     net = run.net
     facts = RunFacts(config, settings, checkpointing.job if checkpointing else None, vocab_digest(tagger.features.to_json()))
     if world is not None and not world.same(facts.vocab_sha256):
         raise ValueError("the processes built different vocabularies from the same corpora; does every rank read the same files?")
     if checkpointing is not None:
         _start_or_resume(run, facts, checkpointing, world)
-    parallel = _Parallel(world, world.wrap(net)) if world is not None else None
+    parallel = _Parallel(world, world.wrap(net, settings.teacher_weight)) if world is not None else None
     dev_tokens = [s.tokens for s in dev_sentences]
     dev_gold = [list(s.tags) for s in dev_sentences]
     for epoch in range(run.progress.epoch + 1, settings.epochs + 1):
@@ -158,13 +167,34 @@ def train(
     return tagger, run.progress.history
 
 
+def _check_teacher(teacher: Tagger | None, config: ModelConfig, settings: TrainConfig) -> None:
+    """Refuse a teacher that cannot teach this student, or a teacher weight without a teacher."""
+    if teacher is None:
+        if settings.teacher_weight:
+            raise ValueError(f"teacher_weight {settings.teacher_weight} needs a teacher")
+        return
+    if not settings.teacher_weight:
+        raise ValueError("a teacher with teacher_weight 0 teaches nothing; give a weight in (0, 1]")
+    if (teacher.config.token_unit, teacher.config.latin_runs) != (config.token_unit, config.latin_runs):
+        raise ValueError(
+            f"the teacher reads {teacher.config.token_unit} tokens (latin_runs={teacher.config.latin_runs}) and "
+            f"the student {config.token_unit} tokens (latin_runs={config.latin_runs}): they must read the same tokens"
+        )
+    if teacher.config.scheme != config.scheme:
+        raise ValueError(f"the teacher decodes in {teacher.config.scheme} and the student in {config.scheme}: give --scheme {teacher.config.scheme}")
+
+
 def _set_up(
     sentences: Sequence[Sentence], config: ModelConfig, settings: TrainConfig, device: str | torch.device,
-    pretrained: dict[str, str], init: InitialModel | None = None,
+    pretrained: dict[str, str], init: InitialModel | None = None, teacher: Tagger | None = None,
 ) -> tuple[Tagger, EncodedCorpus, LiveRun]:
-    """The vocabularies, the encoded corpus and a fresh run: network (the initial model's weights
-    copied in when there is one), optimizer, weight average."""
-    features, corpus = _encode_training_data(sentences, config, init)
+    """The vocabularies, the encoded corpus (with the teacher's posteriors when there is one) and a
+    fresh run: network (the initial model's weights copied in when there is one), optimizer,
+    weight average."""
+    features, corpus, token_lists = _encode_training_data(sentences, config, init)
+    if teacher is not None:
+        log.info("the teacher reads the %d training sentences", len(token_lists))
+        corpus.per_token[TEACHER_FEATURE] = teacher_posteriors(teacher, token_lists, features.tags.items)
     net = build_network(config, features.tags.items, features.table_sizes(), device)
     if init is not None:
         carry_over(init.tagger, net, features.tags.items)
@@ -179,9 +209,10 @@ def _set_up(
 
 def _encode_training_data(
     sentences: Sequence[Sentence], config: ModelConfig, init: InitialModel | None = None
-) -> tuple[FeatureEncoder, EncodedCorpus]:
+) -> tuple[FeatureEncoder, EncodedCorpus, list[Sequence[str]]]:
     """Vocabularies fitted on the training sentences (or the initial model's, extended by them),
-    and those sentences encoded with their tags in the scheme the model decodes in."""
+    those sentences encoded with their tags in the scheme the model decodes in, and their tokens
+    as the model reads them."""
     scheme = Scheme(config.scheme)
     if config.token_unit == "char" and config.latin_runs:
         sentences = [join_latin_runs(s) for s in sentences]
@@ -191,8 +222,9 @@ def _encode_training_data(
     else:
         tags = tag_set(init.labels_for(labels), scheme)
         features = extended_features(init.tagger.features, config, [s.tokens for s in sentences], tags)
-    corpus = features.encode([s.tokens for s in sentences], [convert(s.tags, scheme) for s in sentences])
-    return features, corpus
+    token_lists = [s.tokens for s in sentences]
+    corpus = features.encode(token_lists, [convert(s.tags, scheme) for s in sentences])
+    return features, corpus, token_lists
 
 
 def join_latin_runs(sentence: Sentence) -> Sentence:
@@ -316,7 +348,7 @@ def _train_epoch(
     device = next(net.parameters()).device
     total = torch.zeros((), device=device)
     batches = length_batches(corpus.lengths, settings.batch_size, run.generator)
-    loss_of: Callable[[Batch], torch.Tensor] = net.loss
+    loss_of: Callable[[Batch], torch.Tensor] = lambda batch: net.loss(batch, settings.teacher_weight)  # noqa: E731
     if parallel is not None:
         batches = parallel.world.shard(batches)
         torch.manual_seed(parallel.world.epoch_seed(settings.seed, epoch))

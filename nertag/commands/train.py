@@ -48,18 +48,23 @@ def train_from_files(
     """
     if job.init is not None:
         check_out_is_not_init(job.out, job.init)
+    if job.teacher is not None:
+        check_out_is_not_init(job.out, job.teacher, role="teacher")
     model_folder, checkpoint = on_main(world, lambda: check_targets(job.out, resume))
     init = everywhere(world, lambda: load_initial(job.init, job.keep_labels)) if job.init is not None else None
     kept = init.labels if init is not None and init.keep_labels else []
     train_sentences, dev_sentences, dev_name = everywhere(world, lambda: read_corpora(job, settings.seed, kept))
     config = configure(train_sentences)
+    teacher = everywhere(world, lambda: load_teacher(job.teacher, settings.device)) if job.teacher is not None else None
     tagger, history = train(
         train_sentences, dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
-        checkpointing=Checkpointing(checkpoint, job, resume), world=world, init=init,
+        checkpointing=Checkpointing(checkpoint, job, resume), world=world, init=init, teacher=teacher,
     )
     facts = training_facts(
         job.train, dev_name, train_sentences, job.label_map, history, settings, job.pretrained, init, tagger
     )
+    if job.teacher is not None:
+        facts["teacher"] = os.path.basename(os.path.normpath(job.teacher))
 
     def write() -> None:
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=job.weights_dtype)
@@ -67,6 +72,14 @@ def train_from_files(
 
     on_main(world, write)
     return tagger, history
+
+
+def load_teacher(model: str, device: str) -> Tagger:
+    """The teacher, a built-in name or a model folder, computing in bfloat16 where the hardware
+    has it (its posteriors are read once, before training)."""
+    from ..api import load
+
+    return load(model, device, precision="auto")
 
 
 def check_targets(out: str, resume: bool) -> tuple[Path, Path]:
