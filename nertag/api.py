@@ -3,6 +3,7 @@ for the most probable labellings."""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence, overload
@@ -178,6 +179,7 @@ def fit(
     weights_dtype: str = "float32",
     init: str | Path | None = None,
     keep_labels: bool = False,
+    teacher: "str | Path | Tagger | None" = None,
     **model_options: object,
 ) -> Tagger:
     """Train a model in this process and return it; save it to ``out`` when given.
@@ -193,8 +195,11 @@ def fit(
     (:mod:`nertag.finetune`): its architecture and vocabularies are kept, so ``model_options`` may
     only change min counts and dropout; its labels missing from ``train`` are dropped unless
     ``keep_labels``. ``out`` may not be its folder.
+
+    ``teacher`` (a model, a built-in name or a folder, decoding the same tags) distils it into the
+    new model (:mod:`nertag.distill`), with ``settings.teacher_weight`` or else 0.5.
     """
-    from .commands.train import read_sources, training_facts
+    from .commands.train import load_teacher, read_sources, training_facts
     from .config import TrainConfig
     from .finetune import check_out_is_not_init, finetune_config, load_initial
     from .safe_write import check_folder_target
@@ -203,10 +208,18 @@ def fit(
     from .train import train as run_training
 
     settings = settings or TrainConfig()
+    if teacher is not None and not settings.teacher_weight:
+        settings = dataclasses.replace(settings, teacher_weight=0.5)
     sources = list(train) if isinstance(train, (list, tuple)) else [train]
     mapping = label_map or {}
     if init is not None and out is not None:
         check_out_is_not_init(out, init)
+    teacher_name = "a Tagger given to fit()"
+    if isinstance(teacher, (str, Path)):
+        if out is not None:
+            check_out_is_not_init(out, teacher, role="teacher")
+        teacher_name = Path(teacher).name
+        teacher = load_teacher(str(teacher), settings.device)
     if keep_labels and init is None:
         raise ValueError("keep_labels keeps the labels of an initial model; give init too")
     initial = load_initial(init, keep_labels) if init is not None else None
@@ -217,9 +230,11 @@ def fit(
         finetune_config(initial.tagger.config, initial.name, model_options) if initial is not None
         else default_config(train_sentences, **model_options)
     )
-    tagger, history = run_training(train_sentences, dev_sentences, config, settings, init=initial)
+    tagger, history = run_training(train_sentences, dev_sentences, config, settings, init=initial, teacher=teacher)
     if model_folder is not None:
         facts = training_facts(sources, dev_name, train_sentences, mapping, history, settings, {}, initial, tagger)
+        if teacher is not None:
+            facts["teacher"] = teacher_name
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=weights_dtype)
     return tagger
 

@@ -135,3 +135,15 @@ def test_cli_teacher_options(zh_model_dir: Path, zh_path: Path, tmp_path: Path) 
                                   "--teacher", str(zh_model_dir), "--epochs", "1"])
     assert result.exit_code != 0 and "teacher" in result.output
     assert {p.name: p.read_bytes() for p in zh_model_dir.iterdir()} == before
+
+
+def test_fit_takes_a_teacher(zh_model_dir: Path, zh_path: Path, tmp_path: Path) -> None:
+    from nertag.api import fit
+
+    student = fit(zh_path, zh_path, out=tmp_path / "student", teacher=zh_model_dir, hidden_size=8,
+                  settings=TrainConfig(epochs=1, threads=1))
+    assert student.tags == load(zh_model_dir).tags
+    training = json.loads((tmp_path / "student" / "config.json").read_text(encoding="utf-8"))["training"]
+    assert training["teacher"] == zh_model_dir.name and training["settings"]["teacher_weight"] == 0.5
+    with pytest.raises(Exception, match="teacher"):
+        fit(zh_path, zh_path, out=zh_model_dir, teacher=zh_model_dir, settings=TrainConfig(epochs=1))
