@@ -23,8 +23,14 @@ def reversal_index(lengths: torch.Tensor, width: int) -> torch.Tensor:
 
 
 def gather_time(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """(batch, time, features) ``values`` reordered along time by a (batch, time) ``index``."""
-    return values.gather(1, index.unsqueeze(2).expand(-1, -1, values.size(2)))
+    """(batch, time, features) ``values`` reordered along time by a (batch, time) ``index``.
+
+    Whole rows are picked by one index_select over (batch * time) rows: ``gather`` with the index
+    expanded over the features reads one index per number, 25-50x slower on CPU.
+    """
+    batch, time, width = values.shape
+    rows = (index + torch.arange(batch, device=index.device)[:, None] * time).reshape(-1)
+    return values.reshape(batch * time, width).index_select(0, rows).view(batch, time, width)
 
 
 def _one_direction(rnn: nn.RNNBase, inputs: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
