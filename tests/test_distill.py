@@ -147,3 +147,12 @@ def test_fit_takes_a_teacher(zh_model_dir: Path, zh_path: Path, tmp_path: Path) 
     assert training["teacher"] == zh_model_dir.name and training["settings"]["teacher_weight"] == 0.5
     with pytest.raises(Exception, match="teacher"):
         fit(zh_path, zh_path, out=zh_model_dir, teacher=zh_model_dir, settings=TrainConfig(epochs=1))
+
+
+def test_a_bad_teacher_weight_is_one_line_and_writes_nothing(zh_model_dir: Path, zh_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    result = CliRunner().invoke(main, ["train", "--train", str(zh_path), "--dev", str(zh_path), "--out", str(out),
+                                       "--teacher", str(zh_model_dir), "--teacher-weight", "1.5"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "nertag: error: teacher_weight: expected a number in [0, 1], got 1.5"
+    assert not out.exists()
