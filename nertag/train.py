@@ -191,7 +191,7 @@ def _set_up(
     """The vocabularies, the encoded corpus (with the teacher's posteriors when there is one) and a
     fresh run: network (the initial model's weights copied in when there is one), optimizer,
     weight average."""
-    features, corpus, token_lists = _encode_training_data(sentences, config, init)
+    features, corpus, token_lists = _encode_training_data(sentences, config, init, teacher.labels if teacher else ())
     if teacher is not None:
         log.info("the teacher reads the %d training sentences", len(token_lists))
         corpus.per_token[TEACHER_FEATURE] = teacher_posteriors(teacher, token_lists, features.tags.items)
@@ -208,15 +208,17 @@ def _set_up(
 
 
 def _encode_training_data(
-    sentences: Sequence[Sentence], config: ModelConfig, init: InitialModel | None = None
+    sentences: Sequence[Sentence], config: ModelConfig, init: InitialModel | None = None,
+    teacher_labels: Sequence[str] = (),
 ) -> tuple[FeatureEncoder, EncodedCorpus, list[Sequence[str]]]:
     """Vocabularies fitted on the training sentences (or the initial model's, extended by them),
     those sentences encoded with their tags in the scheme the model decodes in, and their tokens
-    as the model reads them."""
+    as the model reads them. A teacher's labels are the model's too, so a student can learn from
+    text whose gold tags do not show them all (untagged text, with all the weight on the teacher)."""
     scheme = Scheme(config.scheme)
     if config.token_unit == "char" and config.latin_runs:
         sentences = [join_latin_runs(s) for s in sentences]
-    labels = {span.label for s in sentences for span in spans(s.tags)}
+    labels = {span.label for s in sentences for span in spans(s.tags)} | set(teacher_labels)
     if init is None:
         features = FeatureEncoder.fit([s.tokens for s in sentences], tag_set(labels, scheme), config)
     else:
