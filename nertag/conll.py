@@ -137,6 +137,13 @@ def read_conll(path: str | Path, tag_column: int = -1, require_tags: bool = True
     return parse_conll(read_text(path), str(path), tag_column, require_tags)
 
 
+def is_character_corpus(sentences: Sequence[Sentence], sample: int = 2000) -> bool:
+    """True when nearly every token (95%, of the first ``sample`` sentences) is one character, as
+    in Chinese NER corpora: such corpora are read one character a token (training, converting)."""
+    tokens = [t for s in sentences[:sample] for t in s.tokens]
+    return bool(tokens) and sum(len(t) == 1 for t in tokens) >= 0.95 * len(tokens)
+
+
 def corpus_scheme(sentences: Sequence[Sentence]) -> Scheme:
     return detect_scheme(s.tags for s in sentences)
 

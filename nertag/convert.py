@@ -15,7 +15,7 @@ import json
 from typing import Iterable, Sequence, TextIO
 
 from .annotations import Annotated, Problems
-from .conll import Sentence
+from .conll import Sentence, is_character_corpus
 from .records import Entity, entity_at
 from .schemes import Scheme, Span, spans, to_tags
 from .tokenize import Offsets, char_tokens, looks_chinese, word_tokens
@@ -40,8 +40,7 @@ def text_unit(documents: Sequence[Annotated]) -> str:
 def token_unit(sentences: Sequence[Sentence]) -> str:
     """``char`` when nearly every token is one character (a Chinese corpus), else ``word``; the same
     rule training uses to pick a model's unit."""
-    tokens = [t for s in sentences[:_SAMPLE_SENTENCES] for t in s.tokens]
-    return "char" if tokens and sum(len(t) == 1 for t in tokens) >= 0.95 * len(tokens) else "word"
+    return "char" if is_character_corpus(sentences, _SAMPLE_SENTENCES) else "word"
 
 
 def tokens_of(text: str, unit: str) -> Offsets:

@@ -23,7 +23,7 @@ from .checkpoint import (
     vocab_digest,
 )
 from .config import ModelConfig, TrainConfig
-from .conll import Sentence
+from .conll import Sentence, is_character_corpus
 from .distill import TEACHER_FEATURE, teacher_posteriors
 from .distributed import World, everywhere, on_main
 from .embeddings import initialize, pretrained_targets
@@ -37,12 +37,6 @@ from .tokenize import run_groups
 from .train_state import EpochLog, TrainingHooks, TrainingInterrupted, TrainingProgress
 
 log = logging.getLogger(__name__)
-
-
-def is_character_corpus(sentences: Sequence[Sentence]) -> bool:
-    """True when nearly every token is one character, as in Chinese NER corpora."""
-    tokens = [t for s in sentences[:2000] for t in s.tokens]
-    return bool(tokens) and sum(len(t) == 1 for t in tokens) >= 0.95 * len(tokens)
 
 
 def default_config(sentences: Sequence[Sentence], token_unit: str | None = None, **overrides: object) -> ModelConfig:
