@@ -503,10 +503,11 @@ def export_command(model: str, export_format: str, out_dir: str) -> None:
 @click.option("--rules", default=None, help="Built-in patterns, as for `nertag tag` (time,duration,money,percent,age or all).")
 @click.option("--patterns", "patterns_path", type=click.Path(dir_okay=False), default=None, help="Your own LABEL<TAB>regex patterns.")
 @click.option("--policy", type=click.Choice(["dictionary", "model", "gaps"]), default="dictionary", show_default=True, help="Who wins where a match overlaps the model's entities, as for `nertag tag`.")
+@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Leave out entities whose CRF probability is lower (a request may send ?min_confidence=P).")
 @friendly_errors
 def serve_command(
     model: str | None, host: str, port: int, max_chars: int, device: str | None, precision: str, threads: int | None,
-    dictionary_path: str | None, rules: str | None, patterns_path: str | None, policy: str,
+    dictionary_path: str | None, rules: str | None, patterns_path: str | None, policy: str, min_confidence: float,
 ) -> None:
     """Serve a page to paste text into and see its entities highlighted, and POST /tag, which answers
     {"text": ...} with the JSON line `nertag tag` writes. Ctrl-C stops."""
@@ -525,7 +526,7 @@ def serve_command(
 
     models = ModelChoice(model, load_with_extra)
     models.load_named()
-    app = make_app(models, max_chars, extra.labels() if extra is not None else ())
+    app = make_app(models, max_chars, extra.labels() if extra is not None else (), min_confidence)
     sock = listen(host, port)
     try:
         run(app, sock, model)

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import socket
 import threading
 from html import escape
@@ -120,12 +121,18 @@ class TaggingService:
             return name, tagger.tag_texts([text])[0]
 
 
-def make_app(models: ModelChoice, max_chars: int = DEFAULT_MAX_CHARS, extra_labels: Sequence[str] = ()) -> Starlette:
+def make_app(
+    models: ModelChoice, max_chars: int = DEFAULT_MAX_CHARS, extra_labels: Sequence[str] = (), min_confidence: float = 0.0
+) -> Starlette:
     """The page and the endpoint over ``models`` (load a named model first, so a bad one fails
     before serving). Texts longer than ``max_chars`` characters are refused with 413.
-    ``extra_labels``: labels the models' dictionaries and rules add, for the legend and colours."""
+    ``extra_labels``: labels the models' dictionaries and rules add, for the legend and colours.
+    Entities less probable than ``min_confidence`` are left out, as ``nertag tag --min-confidence``
+    does; a request may set its own with ``?min_confidence=P``."""
     if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
         raise ValueError(f"max_chars: expected an int >= 1, got {max_chars!r}")
+    if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) or not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"min_confidence: expected a number from 0 to 1, got {min_confidence!r}")
     service = TaggingService(models)
     labels = sorted({*models.labels(), *extra_labels})
     colours = label_colours(labels)
@@ -140,6 +147,7 @@ def make_app(models: ModelChoice, max_chars: int = DEFAULT_MAX_CHARS, extra_labe
         try:
             if output_format not in ("jsonl", "html"):
                 raise RequestError(400, f"format: expected jsonl or html, got {output_format!r}")
+            floor = _confidence_floor(request.query_params.get("min_confidence"), min_confidence)
             text = _text_of(await _read_body(request, max_bytes), max_chars)
             name, tagged = await run_in_threadpool(service.tag, text)
         except RequestError as refused:
@@ -147,10 +155,11 @@ def make_app(models: ModelChoice, max_chars: int = DEFAULT_MAX_CHARS, extra_labe
         except (NertagError, OSError) as error:  # a default model that is not installed, say
             log.error("nertag serve: %s", error)
             return _error(500, str(error))
+        kept = [e for e in tagged.entities if e.confidence is None or e.confidence >= floor]
         if output_format == "html":
-            return HTMLResponse(render_document(tagged.text, tagged.entities, colours))
+            return HTMLResponse(render_document(tagged.text, kept, colours))
         line = io.StringIO()
-        RecordWriter(line, "jsonl").write(name, tagged, tagged.entities)
+        RecordWriter(line, "jsonl").write(name, tagged, kept)
         return Response(line.getvalue(), media_type="application/json")
 
     async def unexpected(request: Request, error: Exception) -> Response:
@@ -159,6 +168,19 @@ def make_app(models: ModelChoice, max_chars: int = DEFAULT_MAX_CHARS, extra_labe
 
     routes = [Route("/", show_page, methods=["GET"]), Route("/tag", tag, methods=["POST"])]
     return Starlette(routes=routes, exception_handlers={Exception: unexpected})
+
+
+def _confidence_floor(given: str | None, default: float) -> float:
+    """A request's ``min_confidence``, or the server's when it gives none; 400 for anything but a number from 0 to 1."""
+    if given is None:
+        return default
+    try:
+        floor = float(given)
+    except ValueError:
+        floor = math.nan
+    if not 0.0 <= floor <= 1.0:
+        raise RequestError(400, f"min_confidence: expected a number from 0 to 1, got {given!r}")
+    return floor
 
 
 def _error(status: int, message: str) -> JSONResponse:

@@ -87,6 +87,29 @@ def test_tag_answers_the_record_nertag_tag_writes(client: TestClient) -> None:
         assert BIOGRAPHY[entity["start"] : entity["end"]] == entity["text"] and 0 <= entity["confidence"] <= 1
 
 
+def test_min_confidence_leaves_out_what_nertag_tag_leaves_out(client: TestClient) -> None:
+    text = "姚明出生于河南省郑州市，在NBA效力于火箭队。"
+    everything = client.post("/tag", json={"text": text}).json()["entities"]
+    # Halfway between the two lowest (rounded) confidences, so rounding cannot move one across it.
+    lowest, next_lowest = sorted({e["confidence"] for e in everything})[:2]
+    assert next_lowest - lowest > 0.00015  # exact values lie within 0.00005 of these 4-place roundings
+    floor = round((lowest + next_lowest) / 2, 5)
+    response = client.post(f"/tag?min_confidence={floor}", json={"text": text})
+    assert response.status_code == 200
+    assert response.text == cli_line(text, "--min-confidence", str(floor))
+    assert response.json()["entities"] == [e for e in everything if e["confidence"] >= floor]
+    page = client.post(f"/tag?format=html&min_confidence={floor}", json={"text": text}).text
+    assert page.count("<mark") == len(response.json()["entities"])
+    for bad in ("1.5", "-0.1", "nan", "high"):
+        refused = client.post(f"/tag?min_confidence={bad}", json={"text": text})
+        assert refused.status_code == 400 and "min_confidence" in refused.json()["error"]
+    with TestClient(make_app(ModelChoice(None, load_like_the_api), min_confidence=floor)) as strict:
+        assert strict.post("/tag", json={"text": text}).json()["entities"] == response.json()["entities"]
+        assert strict.post("/tag?min_confidence=0", json={"text": text}).json()["entities"] == everything
+    with pytest.raises(ValueError, match="min_confidence"):
+        make_app(ModelChoice(None, load_like_the_api), min_confidence=2)
+
+
 def test_each_text_goes_to_its_languages_model(client: TestClient) -> None:
     english = "John Smith flew from Paris to Berlin with Lufthansa."
     record = client.post("/tag", json={"text": english}).json()
