@@ -178,7 +178,7 @@ def train_command(
     job = TrainingJob(
         train=train_paths, out=out_dir, dev=dev_path, label_map=parse_label_map(label_maps), dev_fraction=options["dev_fraction"], tag_column=options["tag_column"],
         weights_dtype=options["weights_dtype"], pretrained={table: path for table, path in files.items() if path},
-        init=options["init"], keep_labels=options["keep_labels"], teacher=options["teacher"],
+        init=options["init"], keep_labels=options["keep_labels"], teacher=options["teacher"], folder=os.getcwd(),
     )
     check_output_file(options["plot_path"], [*train_paths, dev_path, *job.pretrained.values()])
 

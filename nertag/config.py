@@ -144,6 +144,9 @@ class TrainingJob:
     init: str | None = None  # the model training starts from: a built-in name or a model folder
     keep_labels: bool = False  # with ``init``: keep its labels the corpus lacks (else dropped)
     teacher: str | None = None  # a model whose posteriors the run learns from too (nertag.distill)
+    # The folder relative paths above were given in (nertag train records its working folder),
+    # so that --resume finds them from anywhere; None: the current folder, whatever it is then.
+    folder: str | None = None
 
     def __post_init__(self) -> None:
         trains = (self.train,) if isinstance(self.train, str) else tuple(self.train)
@@ -168,6 +171,29 @@ class TrainingJob:
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "train": list(self.train)}
+
+    def resolved(self) -> "TrainingJob":
+        """This job with its relative paths made absolute against ``folder`` (unchanged without
+        one). Built-in model names given as ``init`` or ``teacher`` stay names."""
+        if self.folder is None:
+            return self
+        from .builtin import builtin_models
+
+        names = builtin_models()
+        folder = self.folder
+
+        def path(value: str) -> str:
+            return os.path.join(folder, value)  # an absolute value stays as it is
+
+        def model(value: str | None) -> str | None:
+            return value if value is None or value in names else path(value)
+
+        return dataclasses.replace(
+            self, train=tuple(path(p) for p in self.train), out=path(self.out),
+            dev=path(self.dev) if self.dev is not None else None,
+            pretrained={table: path(p) for table, p in self.pretrained.items()},
+            init=model(self.init), teacher=model(self.teacher),
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TrainingJob":

@@ -64,6 +64,39 @@ def test_resume_reproduces_the_uninterrupted_model(en_path: Path, tmp_path: Path
     assert not checkpoint_path(split).exists()
 
 
+def test_resume_finds_relative_paths_from_another_folder(en_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run started with relative paths in one folder resumes from any other: the job records
+    the folder they were given in."""
+    started_in, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (started_in / "data").mkdir(parents=True)
+    elsewhere.mkdir()
+    (started_in / "data" / "en.bio").write_bytes(en_path.read_bytes())
+    monkeypatch.chdir(started_in)
+    job = TrainingJob(train="data/en.bio", dev="data/en.bio", out="model", folder=str(started_in))
+    with pytest.raises(TrainingInterrupted):
+        train_from_files(job, tiny_config, SETTINGS, TrainingHooks(should_stop=stop_after(4)))
+    assert checkpoint_path(started_in / "model").is_dir()
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(main, ["train", "--resume", str(checkpoint_path(started_in / "model"))])
+    assert result.exit_code == 0, result.output
+    assert (started_in / "model" / "weights.safetensors").is_file()
+    assert list(elsewhere.iterdir()) == []
+    whole = tmp_path / "whole"
+    train_from_files(TrainingJob(train=str(en_path), dev=str(en_path), out=str(whole)), tiny_config, SETTINGS)
+    expected, resumed = load_file(str(whole / "weights.safetensors")), load_file(str(started_in / "model" / "weights.safetensors"))
+    assert all(torch.equal(expected[k], resumed[k]) for k in expected)
+
+
+def test_a_job_resolves_paths_but_not_built_in_model_names() -> None:
+    job = TrainingJob(train=("a.bio", "/abs/b.bio"), dev="d.bio", out="m", init="zh-general", teacher="models/big", folder="/work")
+    resolved = job.resolved()
+    assert resolved.train == ("/work/a.bio", "/abs/b.bio") and resolved.dev == "/work/d.bio" and resolved.out == "/work/m"
+    assert resolved.init == "zh-general" and resolved.teacher == "/work/models/big"
+    with_vectors = TrainingJob(train="a.bio", dev="d.bio", out="m", pretrained={"words": "v.txt"}, folder="/work")
+    assert with_vectors.resolved().pretrained == {"words": "/work/v.txt"}
+    assert TrainingJob(train="a.bio", dev="d.bio", out="m").resolved().train == ("a.bio",)
+
+
 @pytest.mark.parametrize("batches_before_stop", [4, 7])
 def test_resume_restores_the_whole_state_the_weight_average_included(en_path: Path, tmp_path: Path, batches_before_stop: int) -> None:
     """The checkpoint after the last epoch, every tensor and the average's update count, is the same

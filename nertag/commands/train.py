@@ -171,4 +171,4 @@ def resume_job(checkpoint: str | Path) -> tuple[TrainingJob, ModelConfig, TrainC
     state, _ = read_checkpoint(Path(checkpoint))
     if state.facts.job is None:
         raise InputError(str(checkpoint), None, "this checkpoint was not written by `nertag train`; nothing says what to resume")
-    return state.facts.job, state.facts.model, state.facts.settings, state.progress.history
+    return state.facts.job.resolved(), state.facts.model, state.facts.settings, state.progress.history
