@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence, overload
 
 from .builtin import resolve_model
 from .errors import ModelError
-from .merge import POLICIES
+from .merge import extra_entities
 from .onnx_backend import is_export, load_export, onnx_tagger
 from .records import Entity, Reading
 from .routing import ModelChoice
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from .config import TrainConfig
     from .corpus_dataset import CorpusSource
     from .dictionary import PhraseDictionary
-    from .merge import ExtraEntities
 
 
 BACKENDS = ("torch", "onnx")
@@ -60,30 +59,6 @@ def load(
     tagger = _load_model(model, device, precision, backend)
     tagger.extra = extra
     return tagger
-
-
-def extra_entities(
-    dictionary: "str | Path | PhraseDictionary | Mapping[str, str] | None" = None,
-    rules: "str | Sequence[str] | None" = None,
-    patterns: str | Path | None = None,
-    policy: str = "dictionary",
-) -> "ExtraEntities | None":
-    """What :func:`load` merges into a model's entities; None when nothing is asked for."""
-    from .dictionary import PhraseDictionary
-    from .merge import ExtraEntities
-    from .rules import Rules
-
-    if isinstance(dictionary, (str, Path)):
-        dictionary = PhraseDictionary.read(dictionary)
-    elif dictionary is not None and not isinstance(dictionary, PhraseDictionary):
-        dictionary = PhraseDictionary(dict(dictionary).items())
-    groups = rules.split(",") if isinstance(rules, str) else list(rules or [])
-    found_rules = Rules.of(groups, patterns) if groups or patterns is not None else None
-    if dictionary is None and found_rules is None:
-        if policy not in POLICIES:
-            raise ValueError(f"policy: expected one of {', '.join(POLICIES)}, got {policy!r}")
-        return None
-    return ExtraEntities(dictionary, found_rules, policy)
 
 
 def _load_model(model: str | Path, device: str, precision: str, backend: str | None) -> Tagger:

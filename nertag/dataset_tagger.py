@@ -10,7 +10,7 @@ use, once per process, so every worker of an engine loads its own copy.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .hardware import PRECISIONS
 
@@ -29,6 +29,11 @@ class DatasetTagger:
     ``threads``: torch threads per process; by default one in an engine's worker process (the
     engine's processes already fill the cores) unless OMP_NUM_THREADS says otherwise; torch's own
     setting in the process that made the tagger.
+
+    ``dictionary``, ``rules``, ``patterns`` and ``policy`` add phrase and pattern matches as
+    :func:`nertag.load` does; each record then also has ``source`` ("dictionary", "rules", or None
+    for the model). They are checked here, in the caller's process, and read again in each worker
+    (only their paths and settings are pickled).
     """
 
     def __init__(
@@ -39,6 +44,10 @@ class DatasetTagger:
         output_column: str = "entities",
         precision: str = "float32",
         threads: int | None = None,
+        dictionary: str | os.PathLike | Mapping[str, str] | None = None,
+        rules: str | Sequence[str] | None = None,
+        patterns: str | os.PathLike | None = None,
+        policy: str = "dictionary",
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
@@ -49,6 +58,15 @@ class DatasetTagger:
         self.model = None if model is None else os.fspath(model)
         self.column, self.output_column = column, output_column
         self.batch_size, self.precision, self.threads = batch_size, precision, threads
+        from .merge import extra_entities  # no torch: phrases and patterns are plain Python
+
+        self.dictionary = os.fspath(dictionary) if isinstance(dictionary, os.PathLike) else dictionary
+        if isinstance(self.dictionary, Mapping):
+            self.dictionary = dict(self.dictionary)
+        self.rules = rules if rules is None or isinstance(rules, str) else list(rules)
+        self.patterns = None if patterns is None else os.fspath(patterns)
+        self.policy = policy
+        self._extra = extra_entities(self.dictionary, self.rules, self.patterns, policy) is not None  # bad ones fail here
         self._home_pid = os.getpid()
         self._choice: ModelChoice | None = None
 
@@ -65,15 +83,19 @@ class DatasetTagger:
         entities: list[list[EntityRecord]] = []
         for first in range(0, len(texts), self.batch_size):
             for _, tagged in choice.tag(texts[first : first + self.batch_size]):
-                entities.append([
-                    {"start": e.start, "end": e.end, "label": e.label, "text": e.text, "confidence": e.confidence}
-                    for e in tagged.entities
-                ])
+                entities.append([self._record(e) for e in tagged.entities])
         if hasattr(batch, "assign") and hasattr(batch, "columns"):  # a pandas DataFrame
             return batch.assign(**{self.output_column: entities})
         result = dict(batch)
         result[self.output_column] = entities
         return result
+
+    def _record(self, entity: Any) -> EntityRecord:
+        record = {"start": entity.start, "end": entity.end, "label": entity.label, "text": entity.text,
+                  "confidence": entity.confidence}
+        if self._extra:  # every record of this tagger has the same fields, as Arrow columns want
+            record["source"] = entity.source
+        return record
 
     def _models(self) -> "ModelChoice":
         if self._choice is None:
@@ -85,7 +107,10 @@ class DatasetTagger:
                 use_threads(self.threads)
             elif os.getpid() != self._home_pid and "OMP_NUM_THREADS" not in os.environ:
                 use_threads(1)
-            self._choice = ModelChoice(self.model, lambda name: load(name, precision=self.precision))
+            self._choice = ModelChoice(self.model, lambda name: load(
+                name, precision=self.precision, dictionary=self.dictionary, rules=self.rules,
+                patterns=self.patterns, policy=self.policy,
+            ))
             self._choice.load_named()
         return self._choice
 

@@ -15,7 +15,8 @@ same place. Every match left out is kept with its reason, for ``--explain``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from .records import Dropped, Entity, TaggedText
 
@@ -121,3 +122,26 @@ def _leftmost_longest(matches: list[Entity], dropped: list[Dropped]) -> list[Ent
         else:
             chosen.append(match)
     return chosen
+
+
+def extra_entities(
+    dictionary: "str | Path | PhraseDictionary | Mapping[str, str] | None" = None,
+    rules: "str | Sequence[str] | None" = None,
+    patterns: str | Path | None = None,
+    policy: str = "dictionary",
+) -> "ExtraEntities | None":
+    """What :func:`load` merges into a model's entities; None when nothing is asked for."""
+    from .dictionary import PhraseDictionary
+    from .rules import Rules
+
+    if isinstance(dictionary, (str, Path)):
+        dictionary = PhraseDictionary.read(dictionary)
+    elif dictionary is not None and not isinstance(dictionary, PhraseDictionary):
+        dictionary = PhraseDictionary(dict(dictionary).items())
+    groups = rules.split(",") if isinstance(rules, str) else list(rules or [])
+    found_rules = Rules.of(groups, patterns) if groups or patterns is not None else None
+    if dictionary is None and found_rules is None:
+        if policy not in POLICIES:
+            raise ValueError(f"policy: expected one of {', '.join(POLICIES)}, got {policy!r}")
+        return None
+    return ExtraEntities(dictionary, found_rules, policy)

@@ -95,6 +95,32 @@ def test_datasets_map_with_two_processes_equals_one() -> None:
     assert sum(map(len, one["entities"])) > 15
 
 
+def test_dataset_tagger_adds_dictionary_and_rule_matches_in_every_process(tmp_path: Path) -> None:
+    phrases = tmp_path / "brands.tsv"
+    phrases.write_text("腾讯\tORG\n迪士尼\tORG\n", encoding="utf-8")
+    texts = ["腾讯和迪士尼在2019年3月5日签约。", "姚明出生于河南省郑州市。", ""]
+    tagger = DatasetTagger("zh-general", dictionary=phrases, rules="time", policy="dictionary")
+    expected = [
+        [{"start": e.start, "end": e.end, "label": e.label, "text": e.text, "confidence": e.confidence, "source": e.source}
+         for e in found]
+        for found in nertag.load("zh-general", dictionary=phrases, rules="time").tag(texts)
+    ]
+    out = tagger({"text": texts})["entities"]
+    assert out == expected
+    assert {(e["text"], e["source"]) for e in out[0]} >= {("腾讯", "dictionary"), ("迪士尼", "dictionary"), ("2019年3月5日", "rules")}
+    assert all(e["source"] is None for e in out[1])  # the model's own entities
+    mapped = datasets.Dataset.from_dict({"text": texts * 4}).map(tagger, batched=True, batch_size=3, num_proc=2)
+    assert [[(e["text"], e["source"]) for e in row] for row in mapped["entities"]] == [
+        [(e["text"], e["source"]) for e in row] for row in out * 4
+    ]
+    in_memory = DatasetTagger("zh-general", dictionary={"腾讯": "ORG"})
+    assert pickle.loads(pickle.dumps(in_memory))({"text": texts[:1]})["entities"][0][0]["source"] == "dictionary"
+    with pytest.raises(ValueError, match="policy"):
+        DatasetTagger(dictionary={"腾讯": "ORG"}, policy="loudest")
+    with pytest.raises(ValueError, match="rule"):
+        DatasetTagger(rules="weather")
+
+
 def test_read_corpus_gives_bio_and_training_takes_datasets(tmp_path: Path, zh_path: Path) -> None:
     dataset = nertag.read_corpus(zh_path)  # BMES on disk
     assert dataset.column_names == ["tokens", "tags"]
