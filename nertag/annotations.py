@@ -6,17 +6,20 @@ character offsets. Every problem of a file is collected and reported as ``file:l
 (the first in full, then how many more and on which lines): a span is never dropped or moved to
 make a file fit, except that whitespace at an entity's edges is trimmed, since no token holds it.
 
-The formats, one JSON object a line unless said otherwise:
+The formats, one JSON object a line, or one JSON list of them (records one after the other,
+each named by the line it starts on), unless said otherwise:
 
 - ``doccano``: ``{"text": ..., "label": [[start, end, label], ...]}``; also ``"labels"`` for
   ``"label"``, doccano 1.x's ``"data"`` for ``"text"``, and the newer
   ``"entities": [{"start_offset", "end_offset", "label"}, ...]``.
-- ``label-studio``: the JSON export (one JSON list of tasks, not JSON-MIN). The text is
-  ``data.text``, or the first string field of ``data``; the spans are the ``labels`` results of the
-  first annotation (``completions`` before Label Studio 1.0) that was not cancelled
-  (``was_cancelled``): later annotators' versions are not merged in. A task with no such annotation
-  is skipped (and counted in the log); an annotation with no results is a text without entities.
-  Label Studio counts offsets in UTF-16 units; where a span's ``text`` shows that, they are read so.
+- ``label-studio``: the JSON export (one JSON list of tasks). The text is ``data.text``, or the
+  first string field of ``data``; the spans are the ``labels`` results of the first annotation
+  (``completions`` before Label Studio 1.0) that was not cancelled (``was_cancelled``): later
+  annotators' versions are not merged in. A task with no such annotation is skipped (and counted
+  in the log); an annotation with no results is a text without entities. The JSON-MIN export
+  (``{"text": ..., "label": [{"start", "end", "labels"}, ...]}`` per task, the span list named
+  after the labelling control) is read too. Label Studio counts offsets in UTF-16 units; where a
+  span's ``text`` shows that, they are read so.
 - ``spacy``: ``{"text": ..., "entities": [[start, end, label], ...]}`` as spaCy's training data
   writes it (or the tuple ``[text, {"entities": [...]}]``), Prodigy's
   ``"spans": [{"start", "end", "label"}, ...]`` and displaCy's ``"ents"`` alike. Prodigy examples
@@ -87,12 +90,27 @@ def read_annotations(text: str, source: str, input_format: str, problems: Proble
         documents = _label_studio(text, problems)
     else:
         read = _doccano if input_format == "doccano" else _spacy
-        documents = [doc for line, record in _json_lines(text, problems) if (doc := read(record, line, problems))]
+        documents = [doc for line, record in _records(text, problems) if (doc := read(record, line, problems))]
     if not documents and not problems.found:
         problems.add(None, "no documents: the file is empty or holds no annotated text")
     if not collecting:
         problems.raise_if_any()
     return documents
+
+
+def _records(text: str, problems: Problems) -> Iterator[tuple[int, Any]]:
+    """The records of a JSON-lines file, or of a file that is one JSON list of records: objects,
+    or lists as spaCy's ``[text, {"entities": ...}]`` tuples are. (One such tuple on its own line
+    is a list of a string and an object: a JSON-lines file of one record.)"""
+    if text.lstrip().startswith("["):
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            whole = None  # lines of JSON, or broken JSON: the lines say where
+        if isinstance(whole, list) and whole and (all(isinstance(r, dict) for r in whole) or all(isinstance(r, list) for r in whole)):
+            yield from _json_array(text, problems, "records")
+            return
+    yield from _json_lines(text, problems)
 
 
 def _json_lines(text: str, problems: Problems) -> Iterator[tuple[int, Any]]:
@@ -226,10 +244,15 @@ def _show(text: str, span: Span) -> str:
 def _label_studio(text: str, problems: Problems) -> list[Annotated]:
     documents: list[Annotated] = []
     skipped = 0
-    for line, task in _json_array(text, problems):
+    for line, task in _json_array(text, problems, "tasks, as Label Studio's JSON and JSON-MIN exports write"):
         key = "annotations" if isinstance(task, dict) and "annotations" in task else "completions"  # before Label Studio 1.0
+        if isinstance(task, dict) and "data" not in task and key not in task:
+            document = _label_studio_min(task, line, problems)
+            if document is not None:
+                documents.append(document)
+            continue
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict) or not isinstance(task.get(key), list):
-            problems.add(line, "expected a Label Studio task with data and annotations (export as JSON; JSON-MIN is not read)")
+            problems.add(line, "expected a Label Studio task with data and annotations, as the JSON export writes, or a JSON-MIN task")
             continue
         annotation = next((a for a in task[key] if isinstance(a, dict) and not a.get("was_cancelled")), None)
         if annotation is None:
@@ -241,6 +264,26 @@ def _label_studio(text: str, problems: Problems) -> list[Annotated]:
     if skipped:
         log.info("skipped %d Label Studio task%s with no annotation (or only cancelled ones)", skipped, "s" if skipped > 1 else "")
     return documents
+
+
+_MIN_METADATA = {"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time"}
+
+
+def _label_studio_min(task: dict[str, Any], line: int, problems: Problems) -> Annotated | None:
+    """A JSON-MIN task: the data fields at the top, and each control's results under its name;
+    the spans are the list of ``{start, end, labels}`` objects (absent: a text without entities)."""
+    text = task.get("text") if isinstance(task.get("text"), str) else next(
+        (v for k, v in task.items() if isinstance(v, str) and k not in _MIN_METADATA), None
+    )
+    if text is None:
+        problems.add(line, "expected a Label Studio JSON-MIN task with a text field")
+        return None
+    lists = [v for v in task.values() if isinstance(v, list) and v and all(isinstance(i, dict) and "labels" in i for i in v)]
+    if len(lists) > 1:
+        problems.add(line, "the task has more than one list of labelled spans; export one labelling control")
+        return None
+    annotation = {"result": [{"value": span} for span in lists[0]]} if lists else {"result": []}
+    return _label_studio_task({"text": text}, annotation, line, problems)
 
 
 def _label_studio_task(data: dict[str, Any], annotation: dict[str, Any], line: int, problems: Problems) -> Annotated | None:
@@ -280,8 +323,9 @@ def _utf16_offsets(text: str, span: _RawSpan) -> _RawSpan:
     return span
 
 
-def _json_array(text: str, problems: Problems) -> Iterator[tuple[int, Any]]:
-    """The items of a JSON list with the line each starts on, so a task's problems name its line."""
+def _json_array(text: str, problems: Problems, what: str) -> Iterator[tuple[int, Any]]:
+    """The items of a JSON list with the line each starts on, so a record's problems name its line;
+    ``what`` the list should hold, for the message when the file is no list."""
     decoder = json.JSONDecoder()
     position, line, counted = 0, 1, 0
 
@@ -298,7 +342,7 @@ def _json_array(text: str, problems: Problems) -> Iterator[tuple[int, Any]]:
 
     position = skip_blank(position)
     if text[position : position + 1] != "[":
-        problems.add(line_at(position), "expected a JSON list of tasks, as Label Studio's JSON export writes")
+        problems.add(line_at(position), f"expected a JSON list of {what}")
         return
     position = skip_blank(position + 1)
     if text[position : position + 1] == "]":

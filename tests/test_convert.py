@@ -162,6 +162,44 @@ def test_label_studio_export(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
     assert "skipped 1 Label Studio task with no annotation" in caplog.text
 
 
+def test_one_json_list_of_records_reads_like_json_lines() -> None:
+    records = [{"text": EN, "label": [[0, 10, "PER"], [20, 28, "LOC"]]}, {"text": ZH, "label": [[0, 2, "PER"]]}]
+    as_lines = read_annotations(doccano(records), "d.jsonl", "doccano")
+    listed = json.dumps(records, ensure_ascii=False, indent=2)
+    as_list = read_annotations(listed, "d.json", "doccano")
+    assert [(d.text, d.spans) for d in as_list] == [(d.text, d.spans) for d in as_lines]
+    starts = [number for number, line in enumerate(listed.split("\n"), 1) if line == "  {"]
+    assert [d.line for d in as_list] == starts == [2, 17]  # the line each record starts on
+    tuples = [["Apple is in Cupertino", {"entities": [[0, 5, "ORG"]]}], ["Bob is here", {"entities": [[0, 3, "PER"]]}]]
+    found = read_annotations(json.dumps(tuples), "train.json", "spacy")
+    assert [d.spans for d in found] == [(Span(0, 5, "ORG"),), (Span(0, 3, "PER"),)]
+    # One spaCy tuple on one line is still a JSON-lines file of one record.
+    assert [d.spans for d in read_annotations(json.dumps(tuples[0]), "one.jsonl", "spacy")] == [(Span(0, 5, "ORG"),)]
+    with pytest.raises(InputError, match=r"d.json:3: entity \[0, 99\) PER lies outside"):
+        one_a_line = [records[0], {"text": EN, "label": [[0, 99, "PER"]]}]
+        read_annotations("[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in one_a_line) + "\n]\n", "d.json", "doccano")
+
+
+def test_label_studio_json_min_export(tmp_path: Path) -> None:
+    tasks = [
+        {"id": 7, "text": ZH, "ner": [{"start": 0, "end": 2, "text": "姚明", "labels": ["PER"]},
+                                      {"start": 5, "end": 8, "text": "河南省", "labels": ["LOC"]}],
+         "annotator": 1, "annotation_id": 3, "created_at": "2026-11-24T01:00:00Z", "lead_time": 4.2},
+        {"id": 8, "text": "Nothing to see here", "annotator": 1},
+        {"id": 9, "body": "😀 Alice met Bob.", "label": [{"start": 3, "end": 8, "text": "Alice", "labels": ["PER"]}]},
+    ]
+    source = tmp_path / "min.json"
+    source.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    result = run(str(source), "-", "--from", "label-studio", "--to", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert [entities(r) for r in jsonl(result.stdout)] == [[("PER", "姚明"), ("LOC", "河南省")], [], [("PER", "Alice")]]
+    two = [{"text": EN, "a": [{"start": 0, "end": 4, "labels": ["PER"]}], "b": [{"start": 5, "end": 10, "labels": ["PER"]}]}]
+    with pytest.raises(InputError, match="more than one list of labelled spans"):
+        read_annotations(json.dumps(two), "two.json", "label-studio")
+    with pytest.raises(InputError, match="exactly one"):
+        read_annotations(json.dumps([{"text": EN, "label": [{"start": 0, "end": 4, "labels": ["PER", "ORG"]}]}]), "m.json", "label-studio")
+
+
 @pytest.mark.parametrize(
     ("records", "message"),
     [
