@@ -37,7 +37,8 @@ def decode_utf8(data: bytes, source: str) -> str:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise InputError(
-            source, line, f"not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})"
+            source, line, f"not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); "
+            "convert it to UTF-8 first, e.g. iconv -f GB18030 -t UTF-8",
         ) from None
 
 
