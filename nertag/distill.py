@@ -2,8 +2,10 @@
 
 A narrow network trained on gold tags alone learns less than a wide one; trained also to match the
 wide one's posterior at every token (its CRF marginals, which say how sure it is and what it would
-say instead), it gets closer to the wide one at the narrow one's speed (Wang et al., 2020,
-"Structure-level knowledge distillation for multilingual sequence labeling").
+say instead), it can get closer to the wide one at the narrow one's speed (Wang et al., 2020,
+"Structure-level knowledge distillation for multilingual sequence labeling"). It needs text the
+teacher has not memorised: on the teacher's own training corpus its posteriors are nearly the gold
+tags, and a student of zh-general trained there did worse than without it (BENCHMARKS.md).
 
 The teacher reads the training sentences once, before the first epoch, with its own vocabularies;
 its posteriors are stored per token beside the student's features, so any student architecture

@@ -1,9 +1,9 @@
 """Dictionary matches around each character, SoftLexicon-style, as a few dense numbers per token.
 
 Segmentation commits to one reading of a sentence; a lexicon keeps them all. For each character we
-look at every dictionary word (jieba's 349k-word dictionary, shipped as ``word_table``) that covers it and note, for each
-role the character can play in such a word (Begin, Middle, End) and each word length (2, 3, 4,
-5+), how frequent the most frequent such word is. SoftLexicon (Ma et al., 2020) averages
+look at every dictionary word (jieba's 349k-word dictionary, shipped as :mod:`nertag.word_table`)
+that covers it and note, for each role the character can play in such a word (Begin, Middle, End)
+and each word length (2, 3, 4, 5+), how frequent the most frequent such word is. SoftLexicon (Ma et al., 2020) averages
 embeddings of those words instead; we have no pretrained word vectors, and a learned table
 would only know the words seen in training, while these numbers carry over to unseen words.
 
@@ -59,7 +59,7 @@ def lexicon_features(sentences: Sequence[Sequence[str]]) -> torch.Tensor:
                 if value >= 8:  # a word with a count of at least 1
                     starts.append(offset + start)
                     lengths.append(end - start)
-                    counts.append(value >> 3)
+                    counts.append(value >> 3)  # WordTable.count and .name_class, inline in this hot loop
                     name_classes.append((value & 7) - 1)
         token_starts.extend(accumulate((len(t) for t in tokens[:-1]), initial=offset) if tokens else ())
         offset += len(text)

@@ -125,7 +125,9 @@ def read_line_chunks(
             # utf-8-sig counts the error's position after a leading byte-order mark.
             skipped = len(codecs.BOM_UTF8) if first and data.startswith(codecs.BOM_UTF8) and _decoder_name(encoding) == "utf-8-sig" else 0
             line = lines_done + len(lines) + data.count(b"\n", 0, max(error.start + skipped, 0)) + 1
-            hint = "; if the file is in another encoding, say which: --encoding gb18030 (or big5, ...)" if _decoder_name(encoding) == "utf-8-sig" else ""
+            hint = ""
+            if _decoder_name(encoding) == "utf-8-sig":  # the default: the file may simply be in another
+                hint = "; if the file is in another encoding, say which: --encoding gb18030 (or big5, ...)"
             raise InputError(source, line, f"not {display_name(encoding)} text (byte {_bad_byte(error)}){hint}") from None
         first = False
         pieces = text.split("\n")

@@ -75,7 +75,9 @@ def build(dictionary: Path) -> WordTable:
 
 def save(table: WordTable, path: Path, source: str) -> None:
     keys = "\n".join(table.values).encode("utf-8")
-    header = {"format": FORMAT, "source": source, "total": table.total, "keys": len(table.values), "key_bytes": len(keys)}
+    header = {
+        "format": FORMAT, "source": source, "total": table.total, "keys": len(table.values), "key_bytes": len(keys),
+    }
     packed = array("I", table.values.values())
     if sys.byteorder != "little":
         packed.byteswap()
