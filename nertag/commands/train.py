@@ -77,9 +77,10 @@ def train_from_files(
 def load_teacher(model: str, device: str) -> Tagger:
     """The teacher, a built-in name or a model folder, computing in bfloat16 where the hardware
     has it (its posteriors are read once, before training)."""
-    from ..api import load
+    from ..builtin import resolve_model
+    from ..serialize import load
 
-    return load(model, device, precision="auto")
+    return load(resolve_model(model), device, "auto")  # resolve_model: built-in name or folder, as --init takes
 
 
 def check_targets(out: str, resume: bool) -> tuple[Path, Path]:
