@@ -129,6 +129,7 @@ def _load_tagger(model: str, device: str, precision: str = "auto", backend: str 
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None, help="Default: cuda when available.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice).")
 @click.option("--tag-column", default=-1, show_default=True, help="Column of the tags, from 0; negative counts from the end.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the TRAIN and DEV column files (gb18030, gbk, big5, ... any Python knows).")
 @click.option("--scheme", type=click.Choice([s.value for s in DECODING_SCHEMES]), default=ModelConfig.scheme, show_default=True, help="Scheme the CRF decodes in; output is always BIO.")
 @click.option("--unit", type=click.Choice(["char", "word"]), default=None, help="Token unit (default: char when nearly all tokens are one character).")
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), default=ModelConfig.cell, show_default=True)
@@ -179,6 +180,7 @@ def train_command(
         train=train_paths, out=out_dir, dev=dev_path, label_map=parse_label_map(label_maps), dev_fraction=options["dev_fraction"], tag_column=options["tag_column"],
         weights_dtype=options["weights_dtype"], pretrained={table: path for table, path in files.items() if path},
         init=options["init"], keep_labels=options["keep_labels"], teacher=options["teacher"], folder=os.getcwd(),
+        encoding=options["encoding"],
     )
     check_output_file(options["plot_path"], [*train_paths, dev_path, *job.pretrained.values()])
 
@@ -418,11 +420,12 @@ def tag_command(
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
 @click.option("--breakdown", is_flag=True, help="Also count each kind of error (exact, wrong type, wrong span, both, spurious, missed) per type, with a type confusion table.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the GOLD and PRED files (gb18030, gbk, big5, ... any Python knows).")
 @friendly_errors
 def score_command(
     gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int,
     errors_path: str | None, device: str | None, precision: str, label_maps: tuple[str, ...], threads: int | None,
-    breakdown: bool,
+    breakdown: bool, encoding: str,
 ) -> None:
     """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
     import json
@@ -441,7 +444,10 @@ def score_command(
     tagger = _load_tagger(model, device or "cpu", precision=precision) if model else None
     progress = _progress_bar(" sentences") if tagger is not None else None
     try:
-        report = score_files(gold, pred, tagger, mode, tag_column, errors_path, progress, parse_label_map(label_maps), breakdown=breakdown)
+        report = score_files(
+            gold, pred, tagger, mode, tag_column, errors_path, progress, parse_label_map(label_maps), breakdown=breakdown,
+            encoding=encoding,
+        )
     finally:
         if progress is not None:
             progress.close()
@@ -464,14 +470,17 @@ def score_command(
 @click.option("--scheme", type=click.Choice(["BIO", "BIOES", "BMES", "BILOU", "IOB1"]), default="BIO", show_default=True, help="Tag scheme of --to conll.")
 @click.option("--unit", type=click.Choice(["char", "word"]), default=None, help="Tokens: one character each (default for Chinese text) or nertag's words; from conll: tokens joined without or with spaces (default: char when nearly all are one character).")
 @click.option("--tag-column", default=-1, show_default=True, help="--from conll: column of the tags, from 0; negative counts from the end.")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the input; the output is UTF-8 (gb18030, gbk, big5, ... any Python knows).")
 @friendly_errors
-def convert_command(source: str, target: str, from_format: str, to_format: str, scheme: str, unit: str | None, tag_column: int) -> None:
+def convert_command(
+    source: str, target: str, from_format: str, to_format: str, scheme: str, unit: str | None, tag_column: int, encoding: str
+) -> None:
     """Convert annotations in IN to OUT (`-`: standard input or output). Overlapping, out-of-range or
     misaligned entities are reported with their line, and nothing is written."""
     from nertag.commands.convert import convert_file
     from nertag.schemes import Scheme
 
-    done = convert_file(source, target, from_format, to_format, Scheme.parse(scheme), unit, tag_column)
+    done = convert_file(source, target, from_format, to_format, Scheme.parse(scheme), unit, tag_column, encoding)
     cut = f", {done.unit} tokens" if done.unit else ""
     click.echo(f"converted {done.documents} documents with {done.entities} entities ({from_format} to {to_format}{cut})", err=True)
 

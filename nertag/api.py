@@ -155,6 +155,7 @@ def fit(
     init: str | Path | None = None,
     keep_labels: bool = False,
     teacher: "str | Path | Tagger | None" = None,
+    encoding: str = "utf-8",
     **model_options: object,
 ) -> Tagger:
     """Train a model in this process and return it; save it to ``out`` when given.
@@ -172,7 +173,8 @@ def fit(
     ``keep_labels``. ``out`` may not be its folder.
 
     ``teacher`` (a model, a built-in name or a folder, decoding the same tags) distils it into the
-    new model (:mod:`nertag.distill`), with ``settings.teacher_weight`` or else 0.5.
+    new model (:mod:`nertag.distill`), with ``settings.teacher_weight`` or else 0.5. Column files
+    are read in ``encoding``.
     """
     from .commands.train import load_teacher, read_sources, training_facts
     from .config import TrainConfig
@@ -199,7 +201,9 @@ def fit(
         raise ValueError("keep_labels keeps the labels of an initial model; give init too")
     initial = load_initial(init, keep_labels) if init is not None else None
     kept = initial.labels if initial is not None and keep_labels else []
-    train_sentences, dev_sentences, dev_name = read_sources(sources, dev, mapping, dev_fraction, settings.seed, kept_labels=kept)
+    train_sentences, dev_sentences, dev_name = read_sources(
+        sources, dev, mapping, dev_fraction, settings.seed, kept_labels=kept, encoding=encoding
+    )
     model_folder = check_folder_target(out, kind="model") if out is not None else None
     config = (
         finetune_config(initial.tagger.config, initial.name, model_options) if initial is not None

@@ -147,6 +147,7 @@ class TrainingJob:
     # The folder relative paths above were given in (nertag train records its working folder),
     # so that --resume finds them from anywhere; None: the current folder, whatever it is then.
     folder: str | None = None
+    encoding: str = "utf-8"  # of the column files (train and dev)
 
     def __post_init__(self) -> None:
         trains = (self.train,) if isinstance(self.train, str) else tuple(self.train)
@@ -165,6 +166,9 @@ class TrainingJob:
                 raise ValueError("pretrained vectors and an initial model (init) both fill the embedding tables; give one of them")
         elif self.keep_labels:
             raise ValueError("keep_labels keeps the labels of an initial model; give init too")
+        from .text_input import check_encoding
+
+        object.__setattr__(self, "encoding", check_encoding(self.encoding))  # an unknown one is refused now
         unknown = sorted(set(self.pretrained) - {"words", "chars", "bigrams"})
         if unknown:
             raise ValueError(f"pretrained: expected tables words, chars or bigrams, got {', '.join(unknown)}")

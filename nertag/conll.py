@@ -30,20 +30,29 @@ class Sentence:
         return Sentence(self.tokens, tuple(tags), self.line)
 
 
-def decode_utf8(data: bytes, source: str) -> str:
-    """Decode UTF-8 (BOM allowed), naming the line and byte offset of the first bad byte."""
+CONVERT_HINT = "convert it to UTF-8 first, e.g. iconv -f GB18030 -t UTF-8"
+ENCODING_HINT = "if it is in another encoding, say which: --encoding gb18030 (or big5, ...)"
+
+
+def decode_utf8(data: bytes, source: str, encoding: str = "utf-8", hint: str = CONVERT_HINT) -> str:
+    """Decode UTF-8 (BOM allowed), or ``encoding``, naming the line and byte offset of the first
+    bad byte; ``hint`` says what to do about UTF-8 that is not."""
+    from .text_input import check_encoding, display_name
+
+    name = check_encoding(encoding)
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if name == "utf-8" else name)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
+        advice = f"; {hint}" if name == "utf-8" else ""
         raise InputError(
-            source, line, f"not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); "
-            "convert it to UTF-8 first, e.g. iconv -f GB18030 -t UTF-8",
+            source, line, f"not {display_name(name)} text (byte {data[error.start]:#04x} at offset {error.start}){advice}"
         ) from None
 
 
-def read_text(path: str | Path) -> str:
-    """Read a whole UTF-8 file, refusing missing files and non-UTF-8 bytes clearly."""
+def read_text(path: str | Path, encoding: str = "utf-8", hint: str = CONVERT_HINT) -> str:
+    """Read a whole text file (UTF-8 unless ``encoding`` says otherwise), refusing missing files
+    and undecodable bytes clearly."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -53,7 +62,7 @@ def read_text(path: str | Path) -> str:
         raise InputError(str(path), None, "is a directory, expected a file") from None
     except OSError as error:
         raise InputError(str(path), None, error.strerror or str(error)) from None
-    return decode_utf8(data, str(path))
+    return decode_utf8(data, str(path), encoding, hint)
 
 
 # Only ASCII whitespace separates, pads or blanks: Chinese corpora hold U+3000 and other Unicode
@@ -133,9 +142,9 @@ def parse_conll(
     return sentences
 
 
-def read_conll(path: str | Path, tag_column: int = -1, require_tags: bool = True) -> list[Sentence]:
-    """Read a column file from disk; see :func:`parse_conll`."""
-    return parse_conll(read_text(path), str(path), tag_column, require_tags)
+def read_conll(path: str | Path, tag_column: int = -1, require_tags: bool = True, encoding: str = "utf-8") -> list[Sentence]:
+    """Read a column file from disk (UTF-8 unless ``encoding`` says otherwise); see :func:`parse_conll`."""
+    return parse_conll(read_text(path, encoding, ENCODING_HINT), str(path), tag_column, require_tags)
 
 
 def is_character_corpus(sentences: Sequence[Sentence], sample: int = 2000) -> bool:

@@ -23,9 +23,11 @@ TAG_COLUMNS = ("tags", "ner_tags")
 CorpusSource = Union[str, os.PathLike, "datasets.Dataset"]
 
 
-def read_corpus(path: str | os.PathLike, tag_column: int = -1, label_map: dict[str, str] | None = None) -> "datasets.Dataset":
+def read_corpus(
+    path: str | os.PathLike, tag_column: int = -1, label_map: dict[str, str] | None = None, encoding: str = "utf-8"
+) -> "datasets.Dataset":
     """A CoNLL column file (BIO, IOB1, BIOES/BMES or BILOU) as a Dataset of ``tokens`` and BIO ``tags``."""
-    sentences = relabel_corpus(read_conll(path, tag_column), label_map or {})
+    sentences = relabel_corpus(read_conll(path, tag_column, encoding=encoding), label_map or {})
     return to_dataset([s.with_tags(convert(s.tags, Scheme.BIO)) for s in sentences])
 
 
@@ -48,13 +50,14 @@ def is_saved_dataset(path: str | os.PathLike) -> bool:
     return folder.is_dir() and (folder / "state.json").is_file() and (folder / "dataset_info.json").is_file()
 
 
-def read_sentences(source: CorpusSource, tag_column: int = -1) -> list[Sentence]:
-    """Tagged sentences from a column file, a folder saved by ``Dataset.save_to_disk``, or a Dataset."""
+def read_sentences(source: CorpusSource, tag_column: int = -1, encoding: str = "utf-8") -> list[Sentence]:
+    """Tagged sentences from a column file (in ``encoding``), a folder saved by
+    ``Dataset.save_to_disk``, or a Dataset."""
     if isinstance(source, (str, os.PathLike)):
         if Path(source).is_dir() and not is_saved_dataset(source):
             raise InputError(os.fspath(source), None, "a folder, but not a Dataset saved by save_to_disk; give a column file")
         if not is_saved_dataset(source):
-            return read_conll(source, tag_column)
+            return read_conll(source, tag_column, encoding=encoding)
         import datasets
 
         return dataset_sentences(datasets.load_from_disk(os.fspath(source)), os.fspath(source))

@@ -232,3 +232,32 @@ def test_workers_default_to_one_for_streams_and_small_files(tmp_path: Path) -> N
     assert default_workers([]) == default_workers(["-"]) == default_workers([str(small)]) == 1
     assert default_workers([str(big), "-"]) == 1
     assert default_workers([str(big)]) == spare_threads()
+
+
+def test_corpora_in_other_encodings_train_score_and_convert(zh_path: Path, zh_model_dir: Path, tmp_path: Path) -> None:
+    """--encoding reads GB18030 corpora in train, score and convert as their UTF-8 twins are read."""
+    gb = tmp_path / "zh.gb.bmes"
+    gb.write_bytes(zh_path.read_text(encoding="utf-8").encode("gb18030"))
+    runner = CliRunner()
+    common = ["--epochs", "1", "--threads", "1", "--seed", "3"]
+    utf8_model, gb_model = tmp_path / "utf8", tmp_path / "gb"
+    assert runner.invoke(main, ["train", "--train", str(zh_path), "--dev", str(zh_path), "--out", str(utf8_model), *common]).exit_code == 0
+    trained = runner.invoke(main, ["train", "--train", str(gb), "--dev", str(gb), "--out", str(gb_model), "--encoding", "gb18030", *common])
+    assert trained.exit_code == 0, trained.output
+    assert (gb_model / "weights.safetensors").read_bytes() == (utf8_model / "weights.safetensors").read_bytes()
+    assert (gb_model / "vocab.json").read_bytes() == (utf8_model / "vocab.json").read_bytes()
+    scored_utf8 = runner.invoke(main, ["score", str(zh_path), "--model", str(zh_model_dir), "--json", "--precision", "float32"])
+    scored_gb = runner.invoke(main, ["score", str(gb), "--model", str(zh_model_dir), "--json", "--precision", "float32", "--encoding", "gb18030"])
+    assert scored_gb.exit_code == 0 and scored_gb.stdout == scored_utf8.stdout
+    converted = runner.invoke(main, ["convert", str(gb), "-", "--from", "conll", "--to", "jsonl", "--encoding", "gb18030"])
+    assert converted.exit_code == 0 and converted.stdout == runner.invoke(main, ["convert", str(zh_path), "-", "--from", "conll", "--to", "jsonl"]).stdout
+    for command in (["train", "--train", str(gb), "--dev", str(gb), "--out", str(tmp_path / "x")],
+                    ["score", str(gb), "--model", str(zh_model_dir)],
+                    ["convert", str(gb), "-", "--from", "conll", "--to", "jsonl"]):
+        refused = runner.invoke(main, command)
+        assert refused.exit_code == 1, command
+        assert refused.stderr.startswith(f"nertag: error: {gb}:1: not UTF-8 text") and "--encoding gb18030" in refused.stderr
+        assert refused.stderr.count("\n") == 1
+    unknown = runner.invoke(main, ["train", "--train", str(gb), "--dev", str(gb), "--out", str(tmp_path / "y"), "--encoding", "klingon"])
+    assert unknown.exit_code == 1 and "unknown encoding 'klingon'" in unknown.stderr
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 
 from ..annotations import TEXT_FORMATS, Annotated, Problems, read_annotations
-from ..conll import Sentence, decode_utf8, parse_conll, read_text, write_conll
+from ..conll import ENCODING_HINT, Sentence, decode_utf8, parse_conll, read_text, write_conll
 from ..convert import text_unit, to_documents, to_sentences, token_unit, write_jsonl
 from ..safe_write import check_output_file, open_output
 from ..schemes import Scheme, spans
@@ -38,18 +38,23 @@ def convert_file(
     scheme: Scheme = Scheme.BIO,
     unit: str | None = None,
     tag_column: int = -1,
+    encoding: str = "utf-8",
 ) -> Conversion:
     """Convert ``in_path`` (``-``: standard input) from ``from_format`` to ``to_format`` into
     ``out_path`` (``-``: standard output), which is written through :mod:`nertag.safe_write`.
 
     Column output is tagged in ``scheme``; ``unit`` (``char`` or ``word``) overrides how text is cut
-    into tokens or tokens are joined into text, which is otherwise read from the input.
+    into tokens or tokens are joined into text, which is otherwise read from the input. The input
+    is read in ``encoding``; the output is always UTF-8.
     """
     if from_format not in FROM_FORMATS or to_format not in TO_FORMATS:
         raise ValueError(f"convert from one of {', '.join(FROM_FORMATS)} to one of {', '.join(TO_FORMATS)}, not {from_format} to {to_format}")
     check_output_file(out_path, [in_path])
     source = "<stdin>" if in_path == "-" else in_path
-    text = decode_utf8(sys.stdin.buffer.read(), source) if in_path == "-" else read_text(in_path)
+    if in_path == "-":
+        text = decode_utf8(sys.stdin.buffer.read(), source, encoding, ENCODING_HINT)
+    else:
+        text = read_text(in_path, encoding, ENCODING_HINT)
     sentences: list[Sentence] = []
     documents: list[Annotated] = []
     if from_format == "conll":

@@ -31,6 +31,7 @@ def score_files(
     progress: Progress | None = None,
     label_map: dict[str, str] | None = None,
     breakdown: bool = False,
+    encoding: str = "utf-8",
 ) -> Report:
     """Score a prediction file, or the model's own tagging of the gold tokens, against gold.
 
@@ -38,16 +39,17 @@ def score_files(
     by side. In strict mode a model's predictions (well-formed spans) are written in gold's scheme,
     which loses nothing; a prediction file is compared as it is. ``label_map`` maps the labels of
     both files first (``O`` drops a label), e.g. to score a ten-type corpus on a three-type model.
-    With ``breakdown`` the report also sorts the errors by kind (:mod:`nertag.breakdown`).
+    With ``breakdown`` the report also sorts the errors by kind (:mod:`nertag.breakdown`). Both
+    files are read in ``encoding``.
     """
-    gold = relabel_corpus(read_conll(gold_path, tag_column), label_map or {})
+    gold = relabel_corpus(read_conll(gold_path, tag_column, encoding=encoding), label_map or {})
     gold_tags = [list(s.tags) for s in gold]
     if tagger is not None:
         predicted = predict_gold_tokens(tagger, gold, gold_path, progress)
         scored = [convert(tags, strict_scheme(gold_tags, gold_tags)) for tags in predicted] if mode == "strict" else predicted
     else:
         assert pred_path is not None
-        predicted_sentences = relabel_corpus(read_conll(pred_path, tag_column), label_map or {})
+        predicted_sentences = relabel_corpus(read_conll(pred_path, tag_column, encoding=encoding), label_map or {})
         aligned(gold, predicted_sentences, gold_path, pred_path)
         predicted = scored = [list(s.tags) for s in predicted_sentences]
     if errors_path is not None:

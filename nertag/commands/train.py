@@ -121,19 +121,21 @@ def training_facts(
 
 def read_corpora(job: TrainingJob, seed: int, kept_labels: Iterable[str] = ()) -> tuple[list[Sentence], list[Sentence], str]:
     """The job's training and dev sentences, and how dev was found (see :func:`read_sources`)."""
-    return read_sources(job.train, job.dev, job.label_map, job.dev_fraction, seed, job.tag_column, kept_labels)
+    return read_sources(job.train, job.dev, job.label_map, job.dev_fraction, seed, job.tag_column, kept_labels, job.encoding)
 
 
 def read_sources(
     train_sources: Sequence[CorpusSource], dev_source: CorpusSource | None, label_map: dict[str, str],
-    dev_fraction: float, seed: int, tag_column: int = -1, kept_labels: Iterable[str] = (),
+    dev_fraction: float, seed: int, tag_column: int = -1, kept_labels: Iterable[str] = (), encoding: str = "utf-8",
 ) -> tuple[list[Sentence], list[Sentence], str]:
     """Training and dev sentences from files, saved Dataset folders or Datasets, labels mapped, and
     how dev was found: the dev source, or a share of train held out. Dev may show labels of
     ``kept_labels`` (an initial model's, kept) that train lacks."""
-    train_sentences = [s for source in train_sources for s in relabel_corpus(read_sentences(source, tag_column), label_map)]
+    train_sentences = [
+        s for source in train_sources for s in relabel_corpus(read_sentences(source, tag_column, encoding), label_map)
+    ]
     if dev_source is not None:
-        dev_sentences = relabel_corpus(read_sentences(dev_source, tag_column), label_map)
+        dev_sentences = relabel_corpus(read_sentences(dev_source, tag_column, encoding), label_map)
         check_labels(train_sentences, dev_sentences, source_name(dev_source, full=True), kept_labels)
         return train_sentences, dev_sentences, source_name(dev_source)
     rest, held = hold_out(train_sentences, dev_fraction, seed)
