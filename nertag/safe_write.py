@@ -20,7 +20,7 @@ import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TextIO
+from typing import Any, Callable, Iterator, Sequence, TextIO
 
 from .errors import OutputError
 
@@ -81,26 +81,28 @@ def check_output_file(path: str | None, inputs: Sequence[str | None] = ()) -> No
 
 
 @contextmanager
-def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8") -> Iterator[TextIO]:
-    """A text handle for ``path`` that treats it by its kind (see the module docstring).
+def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8", binary: bool = False) -> Iterator[Any]:
+    """A text handle (a bytes one when ``binary``) for ``path`` that treats it by its kind (see the
+    module docstring).
 
-    ``None`` or ``-`` yields ``stdout``. A regular file appears only once the block ends without an
-    error; until then the old file, if any, is untouched.
+    ``None`` or ``-`` yields ``stdout`` (its byte buffer when ``binary``). A regular file appears
+    only once the block ends without an error; until then the old file, if any, is untouched.
     """
     if path is None or path == "-":
-        yield stdout
+        yield stdout.buffer if binary else stdout
         return
     check_output_file(path)
     target = Path(path)
+    text = {} if binary else {"encoding": encoding, "newline": "\n"}
     if _is_stream(target):
         # "a": a /dev/stdout that leads to a file the shell opened for appending must not be truncated;
         # on a FIFO or a device appending is plain writing.
-        with open(target, "a", encoding=encoding, newline="\n") as handle:
+        with open(target, "ab" if binary else "a", **text) as handle:
             yield handle
         return
     real = Path(os.path.realpath(target))  # write through symlinks: the link itself stays
     handle = tempfile.NamedTemporaryFile(
-        "w", encoding=encoding, newline="\n", dir=real.parent, prefix=f".{real.name}.", suffix=".nertag-tmp",
+        "wb" if binary else "w", **text, dir=real.parent, prefix=f".{real.name}.", suffix=".nertag-tmp",
         delete=False,
     )
     try:

@@ -3,29 +3,32 @@
 The lexicon features need, for every dictionary word of 2 to 8 characters, its count and whether
 jieba tags it as a name, plus every prefix of such a word (so that a scan can stop as soon as no
 longer word can start). jieba builds that prefix dictionary from its 349k-line dict.txt in about
-0.4 s at every start; nertag ships it prebuilt instead (``nertag/data/jieba_words.bin``, made from
-jieba 0.42.1's MIT-licensed dict.txt by ``python -m nertag.word_table DICT.TXT OUT``).
+0.4 s at every start; nertag ships it prebuilt instead (``nertag/data/jieba_words.safetensors``,
+made from jieba 0.42.1's MIT-licensed dict.txt by ``python -m nertag.word_table DICT.TXT OUT``).
 
-File layout, gzip-compressed: one line of JSON (format, source, total count, number of keys,
-bytes of keys), the keys in UTF-8 joined by newlines, then one little-endian uint32 per key:
-``count * 8 + name class + 1`` for words (name class -1 when not a name), 0 for bare prefixes.
-No pickle, no code: plain text and numbers.
+The file is safetensors, like model weights: ``keys``, the keys in UTF-8 joined by newlines as
+bytes, and ``values``, one uint32 per key: ``count * 8 + name class + 1`` for words (name class -1
+when not a name), 0 for bare prefixes; its JSON metadata holds the format, the source, the total
+count and the number of keys. No pickle, no code: text and numbers.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 import sys
-from array import array
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import save as save_bytes
+
+from .safe_write import open_output
 
 MIN_LENGTH = 2
 MAX_LENGTH = 8  # longer dictionary entries are mostly idioms and names of laws
 NAME_CLASSES = {"nr": 0, "nrt": 0, "nrfg": 0, "ns": 1, "nt": 2, "nz": 3}  # person, place, organisation, other
-TABLE = Path(__file__).with_name("data") / "jieba_words.bin"
+TABLE = Path(__file__).with_name("data") / "jieba_words.safetensors"
 FORMAT = 1
 
 
@@ -73,35 +76,30 @@ def build(dictionary: Path) -> WordTable:
     return WordTable(values, total)
 
 
-def save(table: WordTable, path: Path, source: str) -> None:
-    keys = "\n".join(table.values).encode("utf-8")
-    header = {
-        "format": FORMAT, "source": source, "total": table.total, "keys": len(table.values), "key_bytes": len(keys),
-    }
-    packed = array("I", table.values.values())
-    if sys.byteorder != "little":
-        packed.byteswap()
-    content = json.dumps(header).encode("utf-8") + b"\n" + keys + packed.tobytes()
-    path.write_bytes(gzip.compress(content, compresslevel=9, mtime=0))  # mtime 0: the same bytes every build
+def save(table: WordTable, path: str | Path, source: str) -> None:
+    """Write the table to ``path`` (``-``: standard output) as nertag writes every file: through
+    symlinks and into pipes, replacing a file only once it is whole, with the user's umask."""
+    keys = np.frombuffer("\n".join(table.values).encode("utf-8"), dtype=np.uint8)
+    values = np.fromiter(table.values.values(), dtype=np.uint32, count=len(table.values))
+    metadata = {"format": str(FORMAT), "source": source, "total": str(table.total), "keys": str(len(table.values))}
+    with open_output(str(path), sys.stdout, binary=True) as out:
+        out.write(save_bytes({"keys": keys, "values": values}, metadata=metadata))
 
 
 def read(path: Path) -> WordTable:
-    data = gzip.decompress(path.read_bytes())
-    newline = data.index(b"\n")
-    header = json.loads(data[:newline])
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{path}: word table format {header.get('format')!r}, expected {FORMAT}")
-    start = newline + 1
-    keys = data[start : start + header["key_bytes"]].decode("utf-8").split("\n")
-    values = data[start + header["key_bytes"] :]
-    if len(keys) != header["keys"] or len(values) != 4 * header["keys"]:
-        raise ValueError(f"{path}: word table is damaged ({len(keys)} keys, {len(values)} bytes of values, "
-                         f"header says {header['keys']} keys)")
-    packed = array("I")
-    packed.frombytes(values)
-    if sys.byteorder != "little":
-        packed.byteswap()
-    return WordTable(dict(zip(keys, packed)), header["total"])
+    try:
+        with safe_open(str(path), framework="np") as stored:
+            metadata = stored.metadata() or {}
+            if metadata.get("format") != str(FORMAT):
+                raise ValueError(f"{path}: word table format {metadata.get('format')!r}, expected {FORMAT}")
+            keys = stored.get_tensor("keys").tobytes().decode("utf-8").split("\n")
+            values = stored.get_tensor("values").tolist()
+    except SafetensorError as error:
+        raise ValueError(f"{path}: word table is damaged ({error})") from None
+    if len(keys) != int(metadata["keys"]) or len(values) != len(keys):
+        raise ValueError(f"{path}: word table is damaged ({len(keys)} keys, {len(values)} values, "
+                         f"its metadata says {metadata['keys']} keys)")
+    return WordTable(dict(zip(keys, values)), int(metadata["total"]))
 
 
 @lru_cache(maxsize=1)
@@ -115,4 +113,4 @@ if __name__ == "__main__":
         sys.exit("usage: python -m nertag.word_table JIEBA_DICT.TXT OUT")
     dictionary = Path(sys.argv[1])
     digest = hashlib.sha256(dictionary.read_bytes()).hexdigest()
-    save(build(dictionary), Path(sys.argv[2]), source=f"{dictionary.name}, sha256 {digest}")
+    save(build(dictionary), sys.argv[2], source=f"{dictionary.name}, sha256 {digest}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
+import os
+import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
 from nertag import word_table
 from nertag.word_table import WordTable, build, read, save
@@ -32,14 +35,33 @@ def test_words_prefixes_counts_and_name_classes(tmp_path: Path) -> None:
 
 
 def test_a_damaged_or_foreign_table_is_refused(tmp_path: Path) -> None:
-    save(WordTable({"郑州": 8 * 3 + 2}, 3), tmp_path / "table.bin", source="test")
-    content = gzip.decompress((tmp_path / "table.bin").read_bytes())
-    (tmp_path / "cut.bin").write_bytes(gzip.compress(content[:-2]))
+    save(WordTable({"郑州": 8 * 3 + 2}, 3), tmp_path / "table.safetensors", source="test")
+    content = (tmp_path / "table.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(content[:-2])
     with pytest.raises(ValueError, match="damaged"):
-        read(tmp_path / "cut.bin")
-    (tmp_path / "future.bin").write_bytes(gzip.compress(content.replace(b'"format": 1', b'"format": 9')))
-    with pytest.raises(ValueError, match="format 9"):
-        read(tmp_path / "future.bin")
+        read(tmp_path / "cut.safetensors")
+    keys = np.frombuffer("郑州".encode("utf-8"), dtype=np.uint8)
+    save_file({"keys": keys, "values": np.array([26], dtype=np.uint32)}, str(tmp_path / "future.safetensors"),
+              metadata={"format": "9", "source": "test", "total": "3", "keys": "1"})
+    with pytest.raises(ValueError, match="format '9'"):
+        read(tmp_path / "future.safetensors")
+
+
+def test_the_table_is_written_as_nertag_writes_files(tmp_path: Path) -> None:
+    """Through a symlink (the link stays), with the umask's permissions, never half-written."""
+    target = tmp_path / "real.safetensors"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(target)
+    table = WordTable({"郑州": 8 * 3 + 2, "郑州市": 8 * 5 + 2}, 8)
+    old_umask = os.umask(0o027)
+    try:
+        save(table, link, source="test")
+        save(table, tmp_path / "new.safetensors", source="test")
+    finally:
+        os.umask(old_umask)
+    assert link.is_symlink() and read(target).values == table.values
+    assert stat.S_IMODE((tmp_path / "new.safetensors").stat().st_mode) == 0o640
 
 
 def test_bad_dictionary_lines_are_named(tmp_path: Path) -> None:
