@@ -7,6 +7,10 @@ checkout find it on the path as ``cli``.
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+
 
 def main() -> None:
     try:
@@ -15,7 +19,39 @@ def main() -> None:
         if error.name != "nertag.cli":
             raise
         from cli import main as command
-    command(prog_name="nertag")
+    try:
+        command(prog_name="nertag")
+    except SystemExit as stop:
+        _exit(stop.code)
+    _exit(0)
+
+
+def _exit(code: object) -> None:
+    """End the process with ``code`` as ``sys.exit`` would, but without tearing torch down.
+
+    Once torch is imported, the interpreter's own shutdown (freeing every module and object one by
+    one) takes about 0.4 s on 2 cores: a third of tagging one line. The exit handlers still run
+    (logging's, multiprocessing's, temporary folders', Ray's) and standard output and error are
+    flushed; only that teardown is skipped. Without torch, exiting normally is already quick.
+    """
+    if "torch" not in sys.modules:
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("message") prints the message and exits 1
+        print(code, file=sys.stderr)
+        status = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader left after the last write: as a filter killed by SIGPIPE
+            status = status or 141
+        except (OSError, ValueError):
+            pass
+    os._exit(status & 0xFF)
 
 
 if __name__ == "__main__":
