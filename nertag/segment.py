@@ -8,6 +8,7 @@ like 2003-04 whole where Python jieba splits them at the hyphen.
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import rjieba
@@ -16,9 +17,23 @@ import rjieba
 BEGIN, MIDDLE, END, SINGLE = 1, 2, 3, 4
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def cut(text: str) -> list[str]:
-    """jieba's words of ``text`` (with its HMM for unknown words); they join back to ``text``."""
-    return rjieba.cut(text, True)
+    """jieba's words of ``text`` (with its HMM for unknown words); they join back to ``text``.
+
+    A lone surrogate (from ``surrogateescape`` decoding, or ``\\udc80`` in JSON) cannot cross into
+    Rust; it is cut as U+FFFD would be, and the words are taken back from ``text`` itself.
+    """
+    try:
+        return rjieba.cut(text, True)
+    except UnicodeEncodeError:
+        words, start = [], 0
+        for word in rjieba.cut(_SURROGATE.sub("\ufffd", text), True):
+            words.append(text[start : start + len(word)])
+            start += len(word)
+        return words
 
 
 def segment(tokens: Sequence[str]) -> list[tuple[str, int]]:

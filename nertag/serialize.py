@@ -131,7 +131,10 @@ def read_model_files(directory: str | Path) -> tuple[dict[str, Any], ModelConfig
     each checked; the one reading of these files shared by every loader."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise ModelError(f"{directory}: no such model directory")
+        from .builtin import builtin_models
+
+        names = ", ".join(sorted(builtin_models()))
+        raise ModelError(f"{directory}: neither a built-in model ({names}) nor a model directory")
     meta = _read_json(directory / CONFIG)
     if not isinstance(meta, dict) or "format_version" not in meta:
         raise ModelError(f"{directory / CONFIG}: not a nertag model config (no format_version)")

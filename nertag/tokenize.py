@@ -47,8 +47,16 @@ _WORD = re.compile(
 )
 _RUN_CHARS = "A-Za-z0-9\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"  # ASCII and full-width letters and digits
 _RUN_CHAR = re.compile(f"[{_RUN_CHARS}]")
-_CHAR = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]")  # \s is str.isspace; the ranges are category Cc
-_CHAR_OR_RUN = re.compile(f"[{_RUN_CHARS}]+|{_CHAR.pattern}")
+# Marks that belong to the character before them: decomposed accents (NFD text, as macOS and
+# Vietnamese input often is), and in emoji variation selectors, skin tones and tag characters.
+_COMBINING = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_EXTEND = _COMBINING + "\ufe00-\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U000e0100-\U000e01ef"
+_BASE = r"[^\s\x00-\x1f\x7f-\x9f]"  # \s is str.isspace; the ranges are category Cc
+# One visible character: a base with the marks that extend it, emoji glued by zero-width joiners
+# (a family, a person at a laptop), or a flag's two regional indicators.
+_CHAR = re.compile(f"[\U0001f1e6-\U0001f1ff]{{2}}|{_BASE}(?:[{_EXTEND}]|\u200d{_BASE})*")
+_CHAR_OR_RUN = re.compile(f"(?:[{_RUN_CHARS}][{_EXTEND}]*)+|{_CHAR.pattern}")
+_COMBINING_MARK = re.compile(f"[{_COMBINING}]")
 _SENTENCE_END = frozenset("。！？；!?;…")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 
@@ -65,7 +73,8 @@ def looks_chinese(text: str, sample: int = 2000) -> bool:
 
 
 def char_tokens(text: str, latin_runs: bool = False) -> Offsets:
-    """One token per character that is neither space nor a control character (category Cc).
+    """One token per visible character that is neither space nor a control character (category Cc):
+    a character with the combining marks after it, an emoji sequence or a flag is one token.
 
     Chinese models read text this way. With ``latin_runs`` a run of Latin letters and digits
     (half- or full-width: ``Google``, ``iPhone6``, ``ＣＡＰＣＯＭ``) is one token, as a word is, rather
@@ -102,8 +111,11 @@ def word_tokens(text: str) -> Offsets:
     """Words, clitics, abbreviations and punctuation, cut as CoNLL-2003 cuts them.
 
     English models were trained on CoNLL's tokens; text cut any other way reaches them as words they
-    never saw ("Musk's", "Inc" without its period) and loses entities.
+    never saw ("Musk's", "Inc" without its period) and loses entities. A decomposed accent stays
+    in its word: the words are found in a copy where each combining mark reads as a letter.
     """
+    if _COMBINING_MARK.search(text):
+        text = _COMBINING_MARK.sub("a", text)  # one character for one: the offsets still fit
     return [m.span() for m in _WORD.finditer(text)]
 
 

@@ -100,7 +100,7 @@ def test_bad_inputs_exit_nonzero_with_one_line(runner: CliRunner, tmp_path: Path
     assert not (tmp_path / "m").exists()
 
     missing = runner.invoke(main, ["tag", "--model", str(tmp_path / "nowhere")], input="text\n")
-    assert missing.exit_code == 1 and "no such model directory" in missing.stderr
+    assert missing.exit_code == 1 and "neither a built-in model (" in missing.stderr
 
     latin1 = tmp_path / "latin1.txt"
     latin1.write_bytes("caf\xe9\n".encode("latin-1"))

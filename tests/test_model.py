@@ -89,7 +89,7 @@ def test_models_load_only_through_safe_formats(zh_model_dir: Path, tmp_path: Pat
     (broken / "weights.safetensors").unlink()
     with pytest.raises(ModelError, match="weights.safetensors is missing"):
         load(broken)
-    with pytest.raises(ModelError, match="no such model directory"):
+    with pytest.raises(ModelError, match="neither a built-in model .*zh-general.* nor a model directory"):
         load(tmp_path / "nowhere")
     config = json.loads((zh_model_dir / CONFIG).read_text(encoding="utf-8"))
     config["format_version"] = 99

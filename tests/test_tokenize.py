@@ -123,6 +123,33 @@ def test_char_tokens_agree_with_the_plain_definition_on_every_code_point() -> No
     import sys
     import unicodedata
 
-    text = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    # A space between code points, so that no mark, joiner or flag half has a neighbour to join.
+    text = " ".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
     expected = [(i, i + 1) for i, c in enumerate(text) if not c.isspace() and unicodedata.category(c) != "Cc"]
     assert char_tokens(text) == expected
+
+
+def test_a_visible_character_is_one_token_whatever_its_code_points() -> None:
+    import unicodedata
+
+    text = unicodedata.normalize("NFD", "José在Zürich") + "，李雷🇨🇳和👩🏽\u200d💻。"
+    tokens = [text[s:e] for s, e in char_tokens(text)]
+    assert tokens == ["J", "o", "s", "e\u0301", "在", "Z", "u\u0308", "r", "i", "c", "h", "，", "李", "雷",
+                      "🇨🇳", "和", "👩🏽\u200d💻", "。"]
+    assert [text[s:e] for s, e in char_tokens(text, latin_runs=True)][:3] == ["Jose\u0301", "在", "Zu\u0308rich"]
+
+
+def test_decomposed_accents_stay_in_their_english_words() -> None:
+    import unicodedata
+
+    composed = "José García met François Hollande in Zürich."
+    decomposed = unicodedata.normalize("NFD", composed)
+    words = [decomposed[s:e] for s, e in word_tokens(decomposed)]
+    assert [unicodedata.normalize("NFC", w) for w in words] == [composed[s:e] for s, e in word_tokens(composed)]
+
+
+def test_a_lone_surrogate_is_segmented_and_kept() -> None:
+    from nertag.segment import cut
+
+    text = "李四\udc80在上海"
+    assert "".join(cut(text)) == text
