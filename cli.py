@@ -97,6 +97,20 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
 
 
+def _check_plot(plot_path: str | None, out_dir: str | None, inputs: list[str | None]) -> None:
+    """Refuse, before training, a chart path that is an input, a model's file, or in the model folder."""
+    from nertag.errors import OutputError
+    from nertag.safe_write import check_output_file
+
+    if plot_path is None:
+        return
+    if out_dir is not None:
+        out = os.path.realpath(out_dir)
+        if os.path.realpath(plot_path) == out or os.path.dirname(os.path.realpath(plot_path)) == out:
+            raise OutputError(plot_path, f"is in the model folder {out_dir}, which nertag replaces whole; put the chart beside it")
+    check_output_file(plot_path, inputs)
+
+
 def _load_tagger(model: str, device: str, precision: str = "auto", backend: str | None = None) -> Any:
     from nertag.api import load
 
@@ -157,7 +171,6 @@ def train_command(
     `nertag train --resume OUT.checkpoint` to finish with the model an uninterrupted run gives.
     """
     from nertag.config import TrainingJob
-    from nertag.safe_write import check_output_file
     from nertag.schemes import parse_label_map
     from nertag.train import default_config
 
@@ -182,7 +195,7 @@ def train_command(
         init=options["init"], keep_labels=options["keep_labels"], teacher=options["teacher"], folder=os.getcwd(),
         encoding=options["encoding"],
     )
-    check_output_file(options["plot_path"], [*train_paths, dev_path, *job.pretrained.values()])
+    _check_plot(options["plot_path"], out_dir, [*train_paths, dev_path, *job.pretrained.values(), options["init"], options["teacher"]])
 
     def configure(sentences: Any) -> ModelConfig:
         return default_config(
@@ -384,7 +397,7 @@ def tag_command(
     if extra is not None and (nbest or input_format == "conll"):
         raise click.UsageError("--dictionary, --rules and --patterns apply to text input without --nbest")
     check_encoding(encoding)
-    check_output_file(output, inputs)
+    check_output_file(output, [*(inputs or ["-"]), dictionary_path, patterns_path, model])
     sources = open_inputs(inputs)
     use_threads(threads)
     models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision, backend))
@@ -437,7 +450,7 @@ def score_command(
         raise click.UsageError("give either a PRED file or --model, not both or neither")
     from nertag.safe_write import check_output_file
 
-    check_output_file(errors_path, [gold, pred])
+    check_output_file(errors_path, [gold, pred, model])
     from nertag.hardware import use_threads
 
     use_threads(threads)

@@ -56,11 +56,51 @@ def _is_stream(path: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def check_output_file(path: str | None, inputs: Sequence[str | None] = ()) -> None:
+def _regular_file_identity(opened: int | Path) -> tuple[int, int] | None:
+    """(device, inode) of a regular file, by descriptor or by path (symlinks followed); None for
+    anything else: a terminal or a pipe may be both a command's input and its output."""
+    try:
+        found = os.fstat(opened) if isinstance(opened, int) else opened.stat()
+    except (OSError, ValueError):
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
+
+
+def _inputs_of(sources: Sequence[str | Path | None]) -> list[tuple[str, tuple[int, int]]]:
+    """Each input's name and file identity; ``-`` is standard input, a model folder brings its files."""
+    found: list[tuple[str, tuple[int, int]]] = []
+    for source in sources:
+        if source is None:
+            continue
+        if str(source) == "-":
+            candidates: list[tuple[str, int | Path]] = [("standard input", 0)]
+        elif Path(source).is_dir():
+            candidates = [(str(child), child) for child in Path(source).iterdir()]
+        else:
+            candidates = [(str(source), Path(source))]
+        for name, opened in candidates:
+            identity = _regular_file_identity(opened)
+            if identity is not None:
+                found.append((name, identity))
+    return found
+
+
+def check_output_file(path: str | None, inputs: Sequence[str | Path | None] = ()) -> None:
     """Refuse, before any work is done, an output path that cannot be written: a folder, one whose
     folder does not exist, a read-only file, or one of the command's ``inputs`` (writing the tags
     of a file over that file, or a chart over the training corpus, is a slip, never a wish).
-    ``None`` and ``-`` mean standard output."""
+
+    ``None`` and ``-`` mean standard output, ``-`` among ``inputs`` standard input, and a folder
+    among them (a model) stands for its files. Files are compared by identity, so a symlink, a hard
+    link, ``/dev/stdin`` or a shell redirection (``< in.txt``, ``>> in.txt``) to an input is refused
+    as the input itself is, as ``cat`` refuses "input file is output file".
+    """
+    output_identity = _regular_file_identity(1 if path is None or path == "-" else Path(path))
+    if output_identity is not None:
+        for name, identity in _inputs_of(inputs):
+            if identity == output_identity:
+                where = "standard output" if path is None or path == "-" else path
+                raise OutputError(where, f"is also an input ({name}); nertag does not write over its input")
     if path is None or path == "-":
         return
     target = Path(path)
@@ -68,9 +108,6 @@ def check_output_file(path: str | None, inputs: Sequence[str | None] = ()) -> No
         raise OutputError(path, "is a folder, expected a file")
     if _is_stream(target):
         return
-    for source in inputs:
-        if source not in (None, "-") and _same_file(target, Path(source)):
-            raise OutputError(path, f"is also an input ({source}); nertag does not write over its input")
     if target.exists() and not os.access(target, os.W_OK):
         raise OutputError(path, "is read-only; nertag does not replace it")
     folder = Path(os.path.realpath(target)).parent
@@ -116,13 +153,6 @@ def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8", binar
         with _ignoring_os_errors():
             os.unlink(handle.name)
         raise
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _mode_for(real: Path) -> int:

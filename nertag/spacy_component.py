@@ -6,7 +6,8 @@ spaCy's tokens with ``alignment_mode="expand"`` (an entity inside a token grows 
 token). Entities that had to grow, or that could not be placed (they overlap another after
 growing, or an entity the doc already had when ``keep_existing``), are counted, never raised:
 per doc in ``doc.user_data["nertag_misaligned"]`` and in total in the component's ``misaligned``.
-Each placed span's CRF probability is in ``doc.user_data["nertag_confidence"][(start, end)]``.
+Each placed span's CRF probability is its extension attribute ``span._.nertag_confidence``, which
+spaCy keeps through ``Doc.to_bytes``, ``DocBin`` and ``nlp.pipe(n_process=...)``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from .routing import ModelChoice
 
 FACTORY = "nertag"
+CONFIDENCE = "nertag_confidence"  # Span extension: the CRF probability of an entity nertag placed
+
+if not Span.has_extension(CONFIDENCE):
+    Span.set_extension(CONFIDENCE, default=None)
 
 
 class NertagComponent:
@@ -71,7 +76,9 @@ class NertagComponent:
             doc.ents = mine
         misaligned = len(entities) - len({(s.start, s.end) for s in mine} & exact)
         doc.user_data["nertag_misaligned"] = misaligned
-        doc.user_data["nertag_confidence"] = confidence
+        for span in doc.ents:
+            if (span.start_char, span.end_char) in confidence:
+                span._.set(CONFIDENCE, confidence[(span.start_char, span.end_char)])
         self.misaligned += misaligned
 
     def _models(self) -> "ModelChoice":

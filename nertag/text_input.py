@@ -25,11 +25,16 @@ READ_BYTES = 1 << 16
 
 
 def check_encoding(encoding: str) -> str:
-    """The codec's canonical name, or a ValueError naming the unknown encoding."""
+    """The codec's canonical name, or a ValueError naming an unknown encoding or a codec that does
+    not turn bytes into text (base64, zlib, rot13, hex: Python knows them, but they are not text)."""
     try:
-        return codecs.lookup(encoding).name
+        name = codecs.lookup(encoding).name
+        b"a".decode(encoding)  # LookupError for a bytes-to-bytes or text-to-text codec
+    except UnicodeDecodeError:  # a text encoding that cannot read one byte alone (utf-16)
+        pass
     except LookupError:
-        raise ValueError(f"unknown encoding {encoding!r}; give a name Python knows, such as utf-8, gb18030, big5") from None
+        raise ValueError(f"unknown text encoding {encoding!r}; give a name Python knows, such as utf-8, gb18030, big5") from None
+    return name
 
 
 def _decoder_name(encoding: str) -> str:

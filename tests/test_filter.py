@@ -93,7 +93,7 @@ def test_other_encodings_are_read_and_bad_bytes_name_file_and_line(zh_model_dir:
     bad = CliRunner().invoke(main, ["tag", str(gb), "--model", str(zh_model_dir)])
     assert bad.exit_code == 1 and bad.stderr.startswith(f"nertag: error: {gb}:1: not UTF-8 text")
     unknown = CliRunner().invoke(main, ["tag", str(gb), "--model", str(zh_model_dir), "--encoding", "klingon"])
-    assert unknown.exit_code == 1 and "unknown encoding 'klingon'" in unknown.stderr
+    assert unknown.exit_code == 1 and "unknown text encoding 'klingon'" in unknown.stderr
 
 
 def test_chunks_are_bounded_and_lines_kept_exactly() -> None:
@@ -259,5 +259,5 @@ def test_corpora_in_other_encodings_train_score_and_convert(zh_path: Path, zh_mo
         assert refused.stderr.startswith(f"nertag: error: {gb}:1: not UTF-8 text") and "--encoding gb18030" in refused.stderr
         assert refused.stderr.count("\n") == 1
     unknown = runner.invoke(main, ["train", "--train", str(gb), "--dev", str(gb), "--out", str(tmp_path / "y"), "--encoding", "klingon"])
-    assert unknown.exit_code == 1 and "unknown encoding 'klingon'" in unknown.stderr
+    assert unknown.exit_code == 1 and "unknown text encoding 'klingon'" in unknown.stderr
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

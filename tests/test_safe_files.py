@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -195,6 +197,60 @@ def test_an_output_that_is_also_an_input_is_refused(en_model_dir: Path, en_path:
     plotted = CliRunner().invoke(main, [*train_args(corpus, str(tmp_path / "m")), "--plot", str(corpus)])
     assert plotted.exit_code == 1 and "is also an input" in plotted.stderr
     assert corpus.read_bytes() == en_path.read_bytes()
+
+
+def _nertag_with(stdin: Path, stdout_path: Path | None, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``python -m nertag ARGS < stdin [>> stdout_path]``, as a shell runs it."""
+    root = Path(__file__).resolve().parents[1]
+    with open(stdin, "rb") as source, open(stdout_path or os.devnull, "ab") as appended:
+        return subprocess.run([sys.executable, "-m", "nertag", *args], stdin=source, stdout=appended, stderr=subprocess.PIPE,
+                              cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+
+
+def test_an_input_reached_through_redirection_is_not_written_over(en_model_dir: Path, tmp_path: Path) -> None:
+    text = tmp_path / "in.txt"
+    text.write_text("John Smith lives in Paris.\n")
+    for args, appended in (
+        (["-o", str(text)], None),  # nertag tag -o in.txt < in.txt
+        (["-o", "/dev/stdin"], None),  # nertag tag -o /dev/stdin < in.txt
+        ([], text),  # nertag tag < in.txt >> in.txt
+    ):
+        done = _nertag_with(text, appended, "tag", "--model", str(en_model_dir), *args)
+        assert done.returncode == 1 and b"is also an input" in done.stderr, (args, done.stderr)
+        assert text.read_text() == "John Smith lives in Paris.\n"
+    convert = _nertag_with(text, None, "convert", "--from", "jsonl", "--to", "conll", "-", str(text))
+    assert convert.returncode == 1 and text.read_text() == "John Smith lives in Paris.\n"
+
+
+def test_dictionaries_patterns_and_model_files_are_inputs_too(en_model_dir: Path, en_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    text = tmp_path / "in.txt"
+    text.write_text("John Smith\n")
+    dictionary, patterns = tmp_path / "d.tsv", tmp_path / "p.txt"
+    dictionary.write_text("Smith\tPER\n")
+    patterns.write_text("NUM\t\\d+\n")
+    model = tmp_path / "model"
+    shutil.copytree(en_model_dir, model)
+    vocab = (model / "vocab.json").read_bytes()
+    for extra, target in ((["--dictionary", str(dictionary)], dictionary), (["--patterns", str(patterns)], patterns),
+                          ([], model / "vocab.json")):
+        before = target.read_bytes()
+        tagged = CliRunner().invoke(main, ["tag", str(text), "--model", str(model), *extra, "-o", str(target)])
+        assert tagged.exit_code == 1 and "is also an input" in tagged.stderr, tagged.stderr
+        assert target.read_bytes() == before
+    scored = CliRunner().invoke(main, ["score", str(en_path), "--model", str(model), "--errors", str(model / "config.json")])
+    assert scored.exit_code == 1 and "is also an input" in scored.stderr
+    assert (model / "vocab.json").read_bytes() == vocab
+
+
+def test_a_chart_inside_the_model_folder_is_refused_before_training(en_path: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "train.bio"
+    corpus.write_bytes(en_path.read_bytes())
+    for plot in (tmp_path / "m", tmp_path / "m" / "loss.svg"):
+        done = CliRunner().invoke(main, [*train_args(corpus, str(tmp_path / "m")), "--plot", str(plot)])
+        assert done.exit_code == 1 and "in the model folder" in done.stderr, done.stderr
+        assert not (tmp_path / "m").exists()
 
 
 def test_dev_stdout_appending_to_a_file_is_not_replaced(en_model_dir: Path, tmp_path: Path) -> None:
