@@ -76,8 +76,24 @@ class DatasetTagger:
         state["_choice"] = None
         return state
 
+    def features(self, input_features: Any) -> Any:
+        """The ``datasets.Features`` of a mapped dataset: ``input_features`` plus the typed output
+        column. Pass it as ``Dataset.map(..., features=tagger.features(ds.features))``: without it
+        datasets guesses the column's type from the first batch, and a first batch without one
+        entity gives a type that later entities cannot be cast to."""
+        from datasets import Features, Value
+
+        record = {"start": Value("int64"), "end": Value("int64"), "label": Value("string"),
+                  "text": Value("string"), "confidence": Value("float64")}
+        if self._extra:
+            record["source"] = Value("string")
+        return Features({**input_features, self.output_column: [record]})
+
     def __call__(self, batch: Any) -> Any:
-        """``batch`` with ``output_column`` added (a new dict, or a DataFrame copy)."""
+        """``batch`` with ``output_column`` added (a new dict, a DataFrame copy, or for an Arrow
+        table a new table whose column has its type spelled out)."""
+        if _is_arrow_table(batch):
+            return self._tag_arrow(batch)
         texts = _texts(batch, self.column)
         choice = self._models()
         entities: list[list[EntityRecord]] = []
@@ -89,6 +105,23 @@ class DatasetTagger:
         result = dict(batch)
         result[self.output_column] = entities
         return result
+
+    def _tag_arrow(self, table: Any) -> Any:
+        """An Arrow table (``with_format("arrow")``, Ray's ``batch_format="pyarrow"``) gets a typed
+        column, so that a batch without entities has the same type as any other."""
+        import pyarrow as pa
+
+        if self.column not in table.column_names:
+            raise KeyError(f"no column {self.column!r} in the batch (columns: {', '.join(table.column_names)}); pass column=...")
+        entities = self({self.column: table.column(self.column).to_pylist()})[self.output_column]
+        fields = [("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()), ("text", pa.string()),
+                  ("confidence", pa.float64())]
+        if self._extra:
+            fields.append(("source", pa.string()))
+        column = pa.array(entities, type=pa.list_(pa.struct(fields)))
+        if self.output_column in table.column_names:
+            table = table.drop_columns([self.output_column])
+        return table.append_column(self.output_column, column)
 
     def _record(self, entity: Any) -> EntityRecord:
         record = {"start": entity.start, "end": entity.end, "label": entity.label, "text": entity.text,
@@ -113,6 +146,10 @@ class DatasetTagger:
             ))
             self._choice.load_named()
         return self._choice
+
+
+def _is_arrow_table(batch: Any) -> bool:
+    return type(batch).__module__.startswith("pyarrow") and hasattr(batch, "column_names")
 
 
 def _texts(batch: Any, column: str) -> list[str]:

@@ -95,6 +95,27 @@ def test_datasets_map_with_two_processes_equals_one() -> None:
     assert sum(map(len, one["entities"])) > 15
 
 
+def test_a_first_batch_without_entities_does_not_fix_the_column_type() -> None:
+    dataset = datasets.Dataset.from_dict({"text": ["今天天气很好。"] * 4 + ["张三在北京工作。"] * 4})
+    tagger = DatasetTagger("zh-general")
+    typed = dataset.map(tagger, batched=True, batch_size=4, features=tagger.features(dataset.features))
+    assert typed[0]["entities"] == [] and [e["text"] for e in typed[5]["entities"]] == ["张三", "北京"]
+    arrow = dataset.with_format("arrow").map(tagger, batched=True, batch_size=4).with_format(None)
+    assert arrow["entities"] == typed["entities"]
+
+
+def test_spacy_confidences_survive_serialisation() -> None:
+    spacy = pytest.importorskip("spacy")
+    from spacy.tokens import Doc
+
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("nertag", config={"model": "zh-general"})
+    doc = nlp("姚明出生于河南省郑州市。")
+    again = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert [(e.text, e._.nertag_confidence) for e in again.ents] == [(e.text, e._.nertag_confidence) for e in doc.ents]
+    assert all(0.5 < e._.nertag_confidence <= 1.0 for e in doc.ents)
+
+
 def test_dataset_tagger_adds_dictionary_and_rule_matches_in_every_process(tmp_path: Path) -> None:
     phrases = tmp_path / "brands.tsv"
     phrases.write_text("腾讯\tORG\n迪士尼\tORG\n", encoding="utf-8")
