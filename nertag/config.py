@@ -19,6 +19,13 @@ FORMAT_VERSION = 1
 WEIGHTS_DTYPES = ("float32", "float16", "int8")
 
 
+# Upper bounds on the sizes a config may ask for: far above any useful model, far below what would
+# exhaust memory when a damaged or hostile config.json is loaded (the network is built before its
+# weights are read).
+_SIZES = {"word_dim": 4096, "char_dim": 4096, "char_hidden": 4096, "bigram_dim": 4096, "segment_dim": 4096,
+          "segment_position_dim": 4096, "shape_dim": 4096, "hidden_size": 8192, "layers": 16}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a model before its weights are loaded."""
@@ -54,6 +61,17 @@ class ModelConfig:
             raise ValueError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.word_dropout < 1.0:
             raise ValueError("dropout and word_dropout must lie in [0, 1)")
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(spec.default, bool) and not isinstance(value, bool):
+                raise ValueError(f"{spec.name} must be true or false, got {value!r}")
+            if isinstance(spec.default, int) and not isinstance(spec.default, bool):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{spec.name} must be a whole number >= 0, got {value!r}")
+                if spec.name in _SIZES and value > _SIZES[spec.name]:
+                    raise ValueError(f"{spec.name} must be at most {_SIZES[spec.name]}, got {value}")
+            if isinstance(spec.default, float) and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+                raise ValueError(f"{spec.name} must be a number, got {value!r}")
         if min(self.word_dim, self.hidden_size, self.layers) < 1:
             raise ValueError("word_dim, hidden_size and layers must be positive")
 

@@ -124,6 +124,10 @@ def _read_json(path: Path) -> Any:
         raise ModelError(f"{path.parent}: not a complete nertag model, {path.name} is missing") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelError(f"{path}: not valid JSON ({error})") from None
+    except RecursionError:
+        raise ModelError(f"{path}: not a nertag file (JSON nested too deeply)") from None
+    except OSError as error:
+        raise ModelError(f"{path}: unreadable ({error.strerror or error})") from None
 
 
 def read_model_files(directory: str | Path) -> tuple[dict[str, Any], ModelConfig, FeatureEncoder]:
@@ -149,14 +153,19 @@ def read_model_files(directory: str | Path) -> tuple[dict[str, Any], ModelConfig
         features = FeatureEncoder.from_json(config, _read_json(directory / VOCAB))
     except ModelError:
         raise
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ModelError(f"{directory}: inconsistent config.json or vocab.json ({error})") from None
     return meta, config, features
 
 
 def check_digests(directory: Path, meta: dict[str, Any]) -> None:
     """Refuse a folder whose files differ from the checksums config.json recorded for them."""
-    for name, digest in (meta.get("sha256") or {}).items():
+    digests = meta.get("sha256") or {}
+    if not isinstance(digests, dict):
+        raise ModelError(f"{directory / CONFIG}: sha256 must map file names to checksums")
+    for name, digest in digests.items():
+        if not isinstance(name, str) or Path(name).name != name or name in (".", ".."):
+            raise ModelError(f"{directory / CONFIG}: a checksum for {name!r}, which is not a file of the model folder")
         if (directory / name).is_file() and sha256_of(directory / name) != digest:
             raise ModelError(f"{directory / name}: contents do not match the checksum in config.json (altered or damaged)")
 

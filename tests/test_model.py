@@ -11,6 +11,7 @@ import torch
 from nertag import load, tag
 from nertag.config import TrainConfig
 from nertag.conll import read_conll
+from nertag.errors import ModelError
 from nertag.serialize import CONFIG, save
 from nertag.train import train
 
@@ -113,6 +114,43 @@ def test_altered_weights_are_refused_by_checksum(zh_model_dir: Path, tmp_path: P
     save_file(weights, str(altered / "weights.safetensors"))
     with pytest.raises(ModelError, match="do not match the checksum"):
         load(altered)
+
+
+@pytest.mark.parametrize("change", [
+    {"model": {"hidden_size": 200000}}, {"model": {"char_dim": -3}}, {"model": {"word_dim": 100.5}},
+    {"model": {"lexicon": "yes"}}, {"sha256": "x"}, {"sha256": {"/etc/hostname": "0"}}, {"sha256": {"../x": "0"}},
+])
+def test_a_hostile_config_is_refused_before_anything_is_built_or_read(
+    zh_model_dir: Path, tmp_path: Path, change: dict
+) -> None:
+    import json
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(zh_model_dir, folder)
+    meta = json.loads((folder / "config.json").read_text())
+    for key, value in change.items():
+        if isinstance(value, dict) and key == "model":
+            meta[key].update(value)
+        else:
+            meta[key] = value
+    (folder / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError):
+        load(folder)
+
+
+def test_config_that_is_a_folder_or_nested_too_deeply_is_refused(zh_model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(zh_model_dir, folder)
+    (folder / "config.json").write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(ModelError, match="nested too deeply"):
+        load(folder)
+    (folder / "config.json").unlink()
+    (folder / "config.json").mkdir()
+    with pytest.raises(ModelError, match="unreadable"):
+        load(folder)
 
 
 def test_int8_file_is_smaller_and_tags_the_same(zh_model_dir: Path, zh_path: Path, tmp_path: Path) -> None:
