@@ -12,6 +12,7 @@ spaCy keeps through ``Doc.to_bytes``, ``DocBin`` and ``nlp.pipe(n_process=...)``
 
 from __future__ import annotations
 
+import os
 from itertools import islice
 from typing import TYPE_CHECKING, Iterable, Iterator, Optional
 
@@ -43,11 +44,13 @@ class NertagComponent:
         self.batch_size, self.precision = batch_size, precision
         self.misaligned = 0
         self._choice: ModelChoice | None = None
+        self._home_pid = os.getpid()
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
     def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
+        self._one_thread_in_a_worker()
         docs = iter(docs)
         size = batch_size or self.batch_size
         while chunk := list(islice(docs, size)):
@@ -80,6 +83,16 @@ class NertagComponent:
             if (span.start_char, span.end_char) in confidence:
                 span._.set(CONFIDENCE, confidence[(span.start_char, span.end_char)])
         self.misaligned += misaligned
+
+    def _one_thread_in_a_worker(self) -> None:
+        """In a process spaCy forked for ``nlp.pipe(n_process=N)``, tag on one thread: the N
+        processes already fill the cores, and a thread pool the parent had started does not
+        survive a fork (OpenMP then waits for threads the child does not have)."""
+        if os.getpid() != self._home_pid:
+            from .hardware import use_threads
+
+            use_threads(1)
+            self._home_pid = os.getpid()
 
     def _models(self) -> "ModelChoice":
         if self._choice is None:

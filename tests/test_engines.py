@@ -116,6 +116,17 @@ def test_spacy_confidences_survive_serialisation() -> None:
     assert all(0.5 < e._.nertag_confidence <= 1.0 for e in doc.ents)
 
 
+def test_spacy_pipe_in_two_processes_equals_one() -> None:
+    spacy = pytest.importorskip("spacy")
+
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("nertag", config={"model": "zh-general"})
+    texts = ["姚明出生于河南省郑州市。", "李雷在北京工作。"] * 3
+    one = [[(e.text, e.label_, e._.nertag_confidence) for e in doc.ents] for doc in nlp.pipe(texts)]
+    two = [[(e.text, e.label_) for e in doc.ents] for doc in nlp.pipe(texts, n_process=2, batch_size=2)]
+    assert two == [[(text, label) for text, label, _ in row] for row in one] and one[0][0][:2] == ("姚明", "PER")
+
+
 def test_dataset_tagger_adds_dictionary_and_rule_matches_in_every_process(tmp_path: Path) -> None:
     phrases = tmp_path / "brands.tsv"
     phrases.write_text("腾讯\tORG\n迪士尼\tORG\n", encoding="utf-8")
