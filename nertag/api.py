@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 from functools import lru_cache
 from pathlib import Path
+from collections.abc import Iterable, Set
 from typing import TYPE_CHECKING, Mapping, Sequence, overload
 
 from .builtin import resolve_model
 from .errors import ModelError
 from .merge import extra_entities
+from .model import checked_device
 from .onnx_backend import is_export, load_export, onnx_tagger
 from .records import Entity, Reading
 from .routing import ModelChoice
@@ -70,6 +72,8 @@ def _load_model(model: str | Path, device: str, precision: str, backend: str | N
             raise ModelError(f"{directory}: an ONNX export holds no torch weights; load it with backend='onnx' (or None)")
         return load_export(directory, device, precision)
     if backend == "onnx":
+        if checked_device(device).type != "cpu":
+            raise ValueError(f"device {device!r}: the onnx backend runs on the CPU; use device='cpu' or backend='torch'")
         return onnx_tagger(load_directory(directory, "cpu"), precision)
     return load_directory(directory, device, precision)
 
@@ -132,9 +136,13 @@ def tag_nbest(
 
 def _choice_and_texts(text: str | Sequence[str], model: str | Path | Tagger | None) -> tuple[ModelChoice, list[str]]:
     choice = ModelChoice.of(model) if isinstance(model, Tagger) else ModelChoice(None if model is None else str(model), _cached_model)
+    # A mapping or a set would be read as its keys in no promised order: refused with the rest.
+    if isinstance(text, (Mapping, Set, bytes)) or not isinstance(text, (str, Iterable)):
+        raise TypeError(f"tag() takes a string or a list of strings, not {type(text).__name__}")
     texts = [text] if isinstance(text, str) else list(text)
-    if not all(isinstance(t, str) for t in texts):
-        raise TypeError("tag() takes a string or a list of strings")
+    for number, item in enumerate(texts):
+        if not isinstance(item, str):
+            raise TypeError(f"tag() takes a string or a list of strings; item {number} is {type(item).__name__}")
     return choice, texts
 
 

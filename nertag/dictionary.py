@@ -29,6 +29,10 @@ class PhraseDictionary:
         self._automaton = ahocorasick.Automaton()
         labels: dict[str, str] = {}  # phrase -> label; a later entry replaces an earlier one
         for phrase, label in entries:
+            if not isinstance(phrase, str) or not phrase:
+                raise ValueError(f"{name}: phrase {phrase!r}: expected a non-empty string")
+            if not isinstance(label, str) or not label or label == "O" or any(c.isspace() for c in label):
+                raise ValueError(f"{name}: label {label!r} of {phrase!r}: expected a word such as ORG")
             self._automaton.add_word(phrase, (len(phrase), label))
             labels[phrase] = label
         self.labels = sorted(set(labels.values()))  # for an HTML legend that must know every label

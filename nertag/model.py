@@ -165,8 +165,14 @@ def build_crf(config: ModelConfig, tags: Sequence[str]) -> CRF:
 
 
 def checked_device(device: str | torch.device) -> torch.device:
-    """``device`` as a torch device, or a clear error when it names a GPU this torch cannot use."""
-    resolved = torch.device(device)
+    """``device`` as a torch device, or a clear error when it names no device or a GPU this torch
+    cannot use."""
+    if isinstance(device, str) and device.split(":")[0] not in ("cpu", "cuda"):
+        raise ValueError(f"device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device {device!r}: expected 'cpu', 'cuda' or 'cuda:N' ({error})") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {str(device)!r}: no CUDA GPU is available to torch {torch.__version__}")
     return resolved

@@ -1,0 +1,31 @@
+"""What the Python API refuses, and how: one clear error naming the argument, never a torch traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+import nertag
+
+
+@pytest.mark.parametrize("bad", [None, 5, {"张三": 1}, {"张三"}, b"bytes", ["ok", None]])
+def test_tag_refuses_what_is_not_text(bad: object) -> None:
+    with pytest.raises(TypeError, match="takes a string or a list of strings"):
+        nertag.tag(bad, model="zh-general")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("device", ["gpu", "mps", "cuda:x"])
+def test_unknown_device_names_are_refused_clearly(device: str) -> None:
+    with pytest.raises(ValueError, match="expected 'cpu', 'cuda' or 'cuda:N'"):
+        nertag.load("zh-general", device=device)
+
+
+def test_the_onnx_backend_does_not_pretend_to_run_on_a_gpu() -> None:
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(ValueError, match="device 'cuda'"):
+        nertag.load("zh-general", device="cuda", backend="onnx")
+
+
+@pytest.mark.parametrize("dictionary", [{"腾讯": 5}, {"腾讯": ""}, {"腾讯": "O"}, {"腾讯": "A B"}, {"": "ORG"}])
+def test_dictionary_entries_need_a_phrase_and_a_one_word_label(dictionary: dict) -> None:
+    with pytest.raises(ValueError, match="expected a"):
+        nertag.load("zh-general", dictionary=dictionary)
