@@ -90,3 +90,24 @@ def test_strict_mode_lets_the_prediction_settle_what_gold_leaves_open() -> None:
 def test_misaligned_input_is_refused() -> None:
     with pytest.raises(ValueError, match="same sentences"):
         score([["O", "O"]], [["O"]])
+
+
+def test_a_label_map_applies_to_the_model_as_to_the_gold(tmp_path) -> None:
+    """Scoring with --model and scoring the same model's tagging from a file give one figure."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    from .conftest import SHARED_CORPORA
+
+    blocks = (SHARED_CORPORA / "cluener/train.bio").read_text(encoding="utf-8").split("\n\n")
+    gold = tmp_path / "gold.bio"
+    gold.write_text("\n\n".join([b for b in blocks if "POSITION" in b][:20]) + "\n\n", encoding="utf-8")
+    runner = CliRunner()
+    tagged = runner.invoke(main, ["tag", str(gold), "--model", "zh-cluener", "--input-format", "conll", "--format", "conll",
+                                  "-o", str(tmp_path / "pred.bio")])
+    assert tagged.exit_code == 0, tagged.stderr
+    by_model = runner.invoke(main, ["score", str(gold), "--model", "zh-cluener", "--label-map", "POSITION=O", "--json"])
+    by_file = runner.invoke(main, ["score", str(gold), str(tmp_path / "pred.bio"), "--label-map", "POSITION=O", "--json"])
+    assert by_model.exit_code == 0 and by_file.exit_code == 0, by_model.stderr + by_file.stderr
+    assert by_model.stdout == by_file.stdout

@@ -10,7 +10,7 @@ from ..breakdown import breakdown as error_breakdown
 from ..conll import Sentence, read_conll, relabel_corpus
 from ..errors import InputError
 from ..safe_write import open_output
-from ..schemes import Scheme, convert, labels_of, spans
+from ..schemes import Scheme, convert, labels_of, relabel, spans
 from ..scoring import Report, score, strict_scheme
 from ..tagger import Tagger
 
@@ -45,7 +45,7 @@ def score_files(
     gold = relabel_corpus(read_conll(gold_path, tag_column, encoding=encoding), label_map or {})
     gold_tags = [list(s.tags) for s in gold]
     if tagger is not None:
-        predicted = predict_gold_tokens(tagger, gold, gold_path, progress)
+        predicted = predict_gold_tokens(tagger, gold, gold_path, progress, label_map or {})
         scored = [convert(tags, strict_scheme(gold_tags, gold_tags)) for tags in predicted] if mode == "strict" else predicted
     else:
         assert pred_path is not None
@@ -61,15 +61,22 @@ def score_files(
     return report
 
 
-def predict_gold_tokens(tagger: Tagger, gold: Sequence[Sentence], gold_path: str, progress: Progress | None) -> list[list[str]]:
-    """The model's BIO tags for the gold file's tokens, refusing gold labels the model cannot give."""
-    unknown = set(labels_of(t for s in gold for t in s.tags)) - set(tagger.labels)
+def predict_gold_tokens(
+    tagger: Tagger, gold: Sequence[Sentence], gold_path: str, progress: Progress | None, label_map: dict[str, str] | None = None
+) -> list[list[str]]:
+    """The model's BIO tags for the gold file's tokens, its labels mapped by ``label_map`` as the
+    gold's are (a label mapped to O is dropped from both sides); gold labels the model cannot give
+    are refused."""
+    label_map = label_map or {}
+    model_labels = {label_map.get(label, label) for label in tagger.labels} - {"O"}
+    unknown = set(labels_of(t for s in gold for t in s.tags)) - model_labels
     if unknown:
         raise InputError(gold_path, None, f"labels the model does not know: {', '.join(sorted(unknown))}")
     predicted: list[list[str]] = []
     for first in range(0, len(gold), SCORE_CHUNK):
         chunk = gold[first : first + SCORE_CHUNK]
-        predicted.extend(tagger.predict([s.tokens for s in chunk]))
+        found = tagger.predict([s.tokens for s in chunk])
+        predicted.extend([relabel(tags, label_map, Scheme.BIO) for tags in found] if label_map else found)
         if progress is not None:
             progress.update(len(chunk))
     return predicted
