@@ -14,6 +14,7 @@ Every command writes through this module. A path is treated by its kind:
 from __future__ import annotations
 
 import json
+import errno
 import os
 import shutil
 import stat
@@ -85,6 +86,16 @@ def _inputs_of(sources: Sequence[str | Path | None]) -> list[tuple[str, tuple[in
     return found
 
 
+def _refuse_link_loop(path: str | Path) -> None:
+    """A symbolic link that leads back to itself has no file to write through to: refused, where
+    replacing it would destroy the links."""
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise OutputError(path, "is a loop of symbolic links; nertag writes through links, and this one leads nowhere") from None
+
+
 def check_output_file(path: str | None, inputs: Sequence[str | Path | None] = ()) -> None:
     """Refuse, before any work is done, an output path that cannot be written: a folder, one whose
     folder does not exist, a read-only file, or one of the command's ``inputs`` (writing the tags
@@ -95,6 +106,8 @@ def check_output_file(path: str | None, inputs: Sequence[str | Path | None] = ()
     link, ``/dev/stdin`` or a shell redirection (``< in.txt``, ``>> in.txt``) to an input is refused
     as the input itself is, as ``cat`` refuses "input file is output file".
     """
+    if path is not None and path != "-":
+        _refuse_link_loop(path)
     output_identity = _regular_file_identity(1 if path is None or path == "-" else Path(path))
     if output_identity is not None:
         for name, identity in _inputs_of(inputs):
@@ -192,6 +205,7 @@ def written_by_nertag(folder: Path, kind: str = "model") -> bool:
 def check_folder_target(path: str | Path, kind: str = "model") -> Path:
     """The real folder a model (or checkpoint) may be written to, or an :class:`OutputError`
     naming the folder and what is in it. Called before training starts, so nothing is wasted."""
+    _refuse_link_loop(path)
     given = Path(path)
     real = Path(os.path.realpath(given))
     if not real.exists():  # absent, or a dangling link, which is written through

@@ -285,3 +285,15 @@ def test_a_replaced_model_folder_keeps_its_permissions_and_a_failed_swap_keeps_t
     with pytest.raises(OSError):
         write_folder(folder, failing)
     assert (folder / "config.json").is_file() and sorted(os.listdir(tmp_path)) == ["m"]
+
+
+def test_a_loop_of_symbolic_links_is_refused_not_replaced(en_model_dir: Path, en_path: Path, tmp_path: Path) -> None:
+    text = tmp_path / "in.txt"
+    text.write_text("John Smith\n")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    tagged = CliRunner().invoke(main, ["tag", str(text), "--model", str(en_model_dir), "-o", str(tmp_path / "a")])
+    assert tagged.exit_code == 1 and "loop of symbolic links" in tagged.stderr
+    trained = CliRunner().invoke(main, train_args(en_path, str(tmp_path / "a")))
+    assert trained.exit_code == 1 and "loop of symbolic links" in trained.stderr
+    assert (tmp_path / "a").is_symlink() and os.readlink(tmp_path / "a") == str(tmp_path / "b")
