@@ -121,20 +121,19 @@ def read_line_chunks(
     lines: list[str] = []
     chars = 0
     lines_done = 0
-    first = True
     while True:
         data = reader.read()
         try:
             text = decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:
-            # utf-8-sig counts the error's position after a leading byte-order mark.
-            skipped = len(codecs.BOM_UTF8) if first and data.startswith(codecs.BOM_UTF8) and _decoder_name(encoding) == "utf-8-sig" else 0
-            line = lines_done + len(lines) + data.count(b"\n", 0, max(error.start + skipped, 0)) + 1
+            # The error's position counts in the bytes the codec saw: the tail of the last read it
+            # kept (part of a character, never a newline) and this read, after any byte-order mark.
+            seen = error.object if isinstance(error.object, (bytes, bytearray)) else data
+            line = lines_done + len(lines) + seen.count(b"\n", 0, max(error.start, 0)) + 1
             hint = ""
             if _decoder_name(encoding) == "utf-8-sig":  # the default: the file may simply be in another
                 hint = "; if the file is in another encoding, say which: --encoding gb18030 (or big5, ...)"
             raise InputError(source, line, f"not {display_name(encoding)} text (byte {_bad_byte(error)}){hint}") from None
-        first = False
         pieces = text.split("\n")
         for piece in pieces[:-1]:
             partial.append(piece)

@@ -261,3 +261,14 @@ def test_corpora_in_other_encodings_train_score_and_convert(zh_path: Path, zh_mo
     unknown = runner.invoke(main, ["train", "--train", str(gb), "--dev", str(gb), "--out", str(tmp_path / "y"), "--encoding", "klingon"])
     assert unknown.exit_code == 1 and "unknown text encoding 'klingon'" in unknown.stderr
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_a_bad_byte_after_a_character_split_between_reads_is_on_its_own_line(tmp_path) -> None:
+    """The reads are 64 KiB; a character cut by a read's end must not shift the line number."""
+    from nertag.errors import InputError
+    from nertag.text_input import read_line_chunks
+
+    path = tmp_path / "split.txt"
+    path.write_bytes(b"a" * 65534 + "张".encode() + b"\xe9\n\n\nok\n")
+    with open(path, "rb") as stream, pytest.raises(InputError, match=r"split.txt:1: not UTF-8 text \(byte 0xe9\)"):
+        list(read_line_chunks(stream, str(path)))
