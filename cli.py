@@ -58,7 +58,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             _quiet_after_broken_pipe()
         except (KeyboardInterrupt, Terminated) as stop:
             _flush_quietly()
-            click.echo("nertag: interrupted; what was written so far is kept", err=True)
+            click.echo("nertag: interrupted; what went to standard output or a pipe is kept, an output file is left as it was", err=True)
             sys.exit(143 if isinstance(stop, Terminated) else 130)
         except (NertagError, ValueError, OSError) as error:
             if click.get_current_context().find_root().params.get("verbose"):
@@ -181,6 +181,8 @@ def train_command(
         raise click.UsageError("give --train and --out (or --resume CHECKPOINT)")
     if dev_path is None and not options["dev_fraction"]:
         raise click.UsageError("give --dev FILE, or --dev-fraction to hold out part of --train")
+    if dev_path is not None and options["dev_fraction"]:
+        raise click.UsageError("give --dev FILE or --dev-fraction, not both")
 
     settings = TrainConfig(
         epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"],
@@ -391,6 +393,10 @@ def tag_command(
         raise click.UsageError("--format html needs text input")
     if nbest and output_format != "jsonl":
         raise click.UsageError("--nbest writes jsonl; add --format jsonl")
+    if input_format == "conll" and (nbest or min_confidence):
+        raise click.UsageError("--nbest and --min-confidence apply to text input; conll input gets one tag per token")
+    if nbest and min_confidence:
+        raise click.UsageError("--nbest lists whole labellings with their probabilities; --min-confidence does not apply")
     if explain and output_format != "jsonl":
         raise click.UsageError("--explain writes its reasons into jsonl records; add --format jsonl")
     extra = extra_entities(dictionary_path, rules, patterns_path, policy)

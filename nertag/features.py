@@ -24,6 +24,9 @@ from .vocab import Vocab
 
 _DIGIT = re.compile(r"\d")
 BOS, EOS = "<s>", "</s>"
+# The character encoder reads at most this many characters of a token: a 1 MB run of letters (a
+# base64 blob, say) would otherwise cost gigabytes of activations; no word is that long.
+MAX_FORM_CHARS = 100
 
 
 @lru_cache(maxsize=1 << 16)
@@ -218,7 +221,7 @@ class FeatureEncoder:
         assert self.chars is not None
         table: dict[str, int] = {}
         forms = torch.tensor([table.setdefault(f, len(table)) for f in flat_forms], dtype=torch.long)
-        char_lists = [self.chars.ids(f) or [1] for f in table]
+        char_lists = [self.chars.ids(f[:MAX_FORM_CHARS]) or [1] for f in table]
         form_char_lengths = torch.tensor([len(c) for c in char_lists], dtype=torch.long)
         form_chars = torch.zeros(len(char_lists), int(form_char_lengths.max()), dtype=torch.long)
         for row, ids in enumerate(char_lists):

@@ -125,6 +125,8 @@ def read_patterns(path: str | os.PathLike) -> list[Pattern]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         label, tab, regex = line.partition("\t")
+        if tab and any(c.isspace() for c in label.strip()):
+            raise InputError(source, number, f"label {label.strip()!r}: expected one word such as TIME, no spaces")
         if not tab or not label.strip() or not regex:
             raise InputError(source, number, "expected LABEL<TAB>regular expression")
         try:

@@ -142,6 +142,20 @@ def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8", binar
         yield stdout.buffer if binary else stdout
         return
     check_output_file(path)
+    try:
+        with _writing_to(path, encoding, binary) as handle:
+            yield handle
+    except OSError as error:
+        if error.errno in _DEVICE_FULL and error.filename is None:  # raised by a write: name the output
+            raise OutputError(path, f"cannot write: {error.strerror}") from None
+        raise
+
+
+_DEVICE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+@contextmanager
+def _writing_to(path: str, encoding: str, binary: bool) -> Iterator[Any]:
     target = Path(path)
     text = {} if binary else {"encoding": encoding, "newline": "\n"}
     if _is_stream(target):

@@ -196,6 +196,8 @@ def parse_label_map(specs: Iterable[str]) -> dict[str, str]:
             source, sep, target = (side.strip() for side in pair.partition("="))
             if not sep or not source or not target:
                 raise ValueError(f"label map: expected LABEL=NEW pairs such as NAME=PER or POSITION=O, got {pair!r}")
+            if any(c.isspace() for c in source + target):
+                raise ValueError(f"label map: labels are single words (CoNLL columns are split at spaces), got {pair!r}")
             if source in mapping and mapping[source] != target:
                 raise ValueError(f"label map: {source} is mapped twice ({mapping[source]} and {target})")
             mapping[source] = target

@@ -183,3 +183,47 @@ def test_cuda_without_a_gpu_is_a_one_line_error(runner: CliRunner, en_model_dir:
     for result in (tagged, trained):
         assert result.exit_code == 1 and "no CUDA GPU is available" in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_options_that_would_be_ignored_are_refused(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    conll = tmp_path / "in.conll"
+    conll.write_text("张 O\n三 O\n\n", encoding="utf-8")
+    runner = CliRunner()
+    for args in (["--input-format", "conll", "--nbest", "2"], ["--input-format", "conll", "--min-confidence", "0.9"],
+                 ["--nbest", "2", "--min-confidence", "0.9"]):
+        done = runner.invoke(main, ["tag", str(conll), "--model", "zh-general", *args])
+        assert done.exit_code == 2 and "apply" in done.stderr, (args, done.stderr)
+    both = runner.invoke(main, ["train", "--train", str(conll), "--dev", str(conll), "--dev-fraction", "0.1", "--out", str(tmp_path / "m")])
+    assert both.exit_code == 2 and "not both" in both.stderr
+
+
+def test_labels_are_single_words_in_label_maps_and_patterns(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from nertag.schemes import parse_label_map
+
+    with pytest.raises(ValueError, match="single words"):
+        parse_label_map(["PER=a b"])
+    patterns = tmp_path / "p.txt"
+    patterns.write_text("N M\t\\d+\n", encoding="utf-8")
+    done = CliRunner().invoke(main, ["tag", "--model", "zh-general", "--patterns", str(patterns)], input="12\n")
+    assert done.exit_code == 1 and f"{patterns}:1: label 'N M'" in done.stderr
+
+
+def test_a_full_device_is_named_in_the_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    done = CliRunner().invoke(main, ["tag", "--model", "zh-general", "-o", "/dev/full"], input="姚明在北京。\n")
+    assert done.exit_code == 1 and done.stderr.strip() == "nertag: error: /dev/full: cannot write: No space left on device"
+
+
+def test_one_huge_latin_token_stays_small(tmp_path: Path) -> None:
+    from nertag import load
+
+    text = "x" * 200_000
+    entities = load("en-conll03").tag(text)
+    assert all(text[e.start : e.end] == e.text for e in entities)
