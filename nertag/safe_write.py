@@ -13,8 +13,8 @@ Every command writes through this module. A path is treated by its kind:
 
 from __future__ import annotations
 
-import json
 import errno
+import json
 import os
 import shutil
 import stat
@@ -174,12 +174,37 @@ def _writing_to(path: str, encoding: str, binary: bool) -> Iterator[Any]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(handle.name, _mode_for(real))
-        os.replace(handle.name, real)
+        _put_in_place(Path(handle.name), real)
     except BaseException:
         with _ignoring_os_errors():
             os.unlink(handle.name)
         raise
+
+
+def _put_in_place(written: Path, real: Path) -> None:
+    """Make the whole ``written`` file the contents of ``real``.
+
+    Usually by renaming it over ``real``, with ``real``'s permissions and, where allowed, its owner
+    and group. A file with other hard links gets the contents copied into it instead, so that
+    every link shows the new contents: a rename would leave the other names on the old file.
+    """
+    try:
+        found = real.stat()
+    except FileNotFoundError:
+        found = None
+    if found is not None and stat.S_ISREG(found.st_mode) and found.st_nlink > 1:
+        with open(written, "rb") as source, open(real, "r+b") as existing:
+            existing.truncate(0)
+            shutil.copyfileobj(source, existing)
+            existing.flush()
+            os.fsync(existing.fileno())
+        os.unlink(written)
+        return
+    os.chmod(written, _mode_for(real))
+    if found is not None and (found.st_uid, found.st_gid) != (os.getuid(), os.getgid()):
+        with _ignoring_os_errors():  # only root, or a group the user is in, may do this
+            os.chown(written, found.st_uid, found.st_gid)
+    os.replace(written, real)
 
 
 def _mode_for(real: Path) -> int:

@@ -297,3 +297,21 @@ def test_a_loop_of_symbolic_links_is_refused_not_replaced(en_model_dir: Path, en
     trained = CliRunner().invoke(main, train_args(en_path, str(tmp_path / "a")))
     assert trained.exit_code == 1 and "loop of symbolic links" in trained.stderr
     assert (tmp_path / "a").is_symlink() and os.readlink(tmp_path / "a") == str(tmp_path / "b")
+
+
+def test_a_hard_linked_output_is_rewritten_in_place_and_an_owner_kept(en_model_dir: Path, tmp_path: Path) -> None:
+    text = tmp_path / "in.txt"
+    text.write_text("John Smith\n")
+    out, other_name = tmp_path / "out.jsonl", tmp_path / "other.jsonl"
+    out.write_text("old\n")
+    os.link(out, other_name)
+    tagged = CliRunner().invoke(main, ["tag", str(text), "--model", str(en_model_dir), "-o", str(out)])
+    assert tagged.exit_code == 0, tagged.stderr
+    assert json.loads(other_name.read_text())["text"] == "John Smith" and os.path.samefile(out, other_name)
+    if os.getuid() == 0:  # only root can hand a file to another user
+        owned = tmp_path / "owned.jsonl"
+        owned.write_text("old\n")
+        os.chown(owned, 65534, 65534)
+        CliRunner().invoke(main, ["tag", str(text), "--model", str(en_model_dir), "-o", str(owned)])
+        assert (owned.stat().st_uid, owned.stat().st_gid) == (65534, 65534)
+        assert json.loads(owned.read_text())["text"] == "John Smith"
