@@ -175,6 +175,14 @@ def train_command(
     from nertag.train import default_config
 
     if resume_dir is not None:
+        context = click.get_current_context()
+        given = [
+            param.opts[0] for param in context.command.params
+            if param.name != "resume_dir" and param.name is not None
+            and context.get_parameter_source(param.name) not in (None, click.core.ParameterSource.DEFAULT)
+        ]
+        if given:
+            raise click.UsageError(f"--resume continues with the checkpoint's own data and options; drop {', '.join(given)}")
         _resume(resume_dir)
         return
     if not train_paths or out_dir is None:

@@ -240,3 +240,21 @@ def test_killing_at_random_moments_never_leaves_a_broken_model(en_path: Path, tm
         for name in leftovers:  # staging folders of a killed save are never the model itself
             assert name.startswith((".model.", ".model.checkpoint.")) and name.endswith(".nertag-tmp")
     assert landed_in_a_save >= 1, "no kill landed inside a save"
+
+
+def test_resume_refuses_options_it_would_ignore(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["train", "--resume", str(tmp_path), "--epochs", "3", "--train", "x.bio"])
+    assert result.exit_code == 2 and "drop --train, --epochs" in result.stderr
+
+
+def test_a_label_map_naming_no_corpus_label_is_refused(tmp_path: Path, zh_path: Path) -> None:
+    result = CliRunner().invoke(main, ["train", "--train", str(zh_path), "--dev-fraction", "0.2", "--label-map", "NAEM=PER",
+                                       "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "no corpus has the label(s) NAEM" in result.stderr
+    labels = sorted({t.split("-", 1)[1] for line in zh_path.read_text(encoding="utf-8").splitlines()
+                     if line.strip() for t in [line.split()[-1]] if t != "O"})
+    dropped = ",".join(f"{label}=O" for label in labels)
+    result = CliRunner().invoke(main, ["train", "--train", str(zh_path), "--dev-fraction", "0.2", "--label-map", dropped,
+                                       "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1 and "hold no entities once the label map is applied" in result.stderr
+    assert not (tmp_path / "m").exists()

@@ -131,16 +131,28 @@ def read_sources(
     """Training and dev sentences from files, saved Dataset folders or Datasets, labels mapped, and
     how dev was found: the dev source, or a share of train held out. Dev may show labels of
     ``kept_labels`` (an initial model's, kept) that train lacks."""
-    train_sentences = [
-        s for source in train_sources for s in relabel_corpus(read_sentences(source, tag_column, encoding), label_map)
-    ]
+    corpora = [read_sentences(source, tag_column, encoding) for source in train_sources]
+    dev_corpus = read_sentences(dev_source, tag_column, encoding) if dev_source is not None else []
+    _check_label_map(label_map, [*corpora, dev_corpus])
+    # Mapped corpus by corpus: each keeps its own scheme (BIOES news beside BIO web text).
+    train_sentences = [s for corpus in corpora for s in relabel_corpus(corpus, label_map)]
+    if not any(tag != "O" for s in train_sentences for tag in s.tags):
+        raise ValueError("the training corpora hold no entities" + (" once the label map is applied" if label_map else ""))
     if dev_source is not None:
-        dev_sentences = relabel_corpus(read_sentences(dev_source, tag_column, encoding), label_map)
+        dev_sentences = relabel_corpus(dev_corpus, label_map)
         check_labels(train_sentences, dev_sentences, source_name(dev_source, full=True), kept_labels)
         return train_sentences, dev_sentences, source_name(dev_source)
     rest, held = hold_out(train_sentences, dev_fraction, seed)
     names = " + ".join(source_name(source) for source in train_sources)
     return rest, held, f"{dev_fraction:g} of {names} held out with seed {seed}"
+
+
+def _check_label_map(label_map: dict[str, str], corpora: Sequence[Sequence[Sentence]]) -> None:
+    """Refuse a label map naming a label no corpus has: a typo (NAEM=PER) would silently map nothing."""
+    seen = {label_of(tag) for corpus in corpora for s in corpus for tag in s.tags if tag != "O"}
+    missing = sorted(set(label_map) - seen)
+    if missing:
+        raise ValueError(f"label map: no corpus has the label(s) {', '.join(missing)} (labels found: {', '.join(sorted(seen)) or 'none'})")
 
 
 def hold_out(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
