@@ -48,8 +48,9 @@ class OnnxEmissions:
     machine alike; inter-op parallelism is off, as a single chain of LSTM nodes cannot use it.
     """
 
-    def __init__(self, model: bytes | Path, inputs: Sequence[str], output: str, where: str) -> None:
-        """``model``: the serialized graph or its file; ``where`` names it in errors."""
+    def __init__(self, model: bytes | Path, inputs: Sequence[str], output: str, where: str, num_tags: int) -> None:
+        """``model``: the serialized graph or its file; ``where`` names it in errors; ``num_tags``:
+        the CRF's, which the graph's scores must match."""
         onnxruntime = _onnxruntime()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
@@ -68,12 +69,19 @@ class OnnxEmissions:
         found = [node.name for node in self.session.get_inputs()]
         if sorted(found) != sorted(inputs) or output not in [node.name for node in self.session.get_outputs()]:
             raise ModelError(f"{where}: graph inputs {', '.join(found)} do not match the model config ({', '.join(inputs)})")
-        self.inputs, self.output = list(inputs), output
+        width = next(node.shape for node in self.session.get_outputs() if node.name == output)[-1]
+        if isinstance(width, int) and width != num_tags:
+            raise ModelError(f"{where}: the graph scores {width} tags but the model config has {num_tags}; not this model's export")
+        self.inputs, self.output, self.where = list(inputs), output, where
+        self._errors = _runtime_errors(onnxruntime)
 
     def __call__(self, batch: Batch) -> torch.Tensor:
         """(batch, time, tags) float32 emission scores of a CPU ``batch``."""
         feed = {name: getattr(batch, name).numpy() for name in self.inputs}
-        (scores,) = self.session.run([self.output], feed)
+        try:
+            (scores,) = self.session.run([self.output], feed)
+        except self._errors as error:  # e.g. ids beyond the graph's tables: a graph from another vocabulary
+            raise ModelError(f"{self.where}: the graph does not fit this model's vocabulary ({_first_line(error)})") from None
         return torch.from_numpy(scores)
 
 
@@ -115,7 +123,9 @@ def load_export(directory: str | Path, device: str = "cpu", precision: str = "fl
         raise ModelError(f"{path}: CRF weights do not match config.json ({', '.join(sorted(weights)[:3])})")
     check_finite(weights, path)
     crf.load_state_dict({name: value.float() for name, value in weights.items()})
-    source = OnnxEmissions(directory / EMISSIONS, input_names(config), str(export.get("output", OUTPUT)), str(directory / EMISSIONS))
+    source = OnnxEmissions(
+        directory / EMISSIONS, input_names(config), str(export.get("output", OUTPUT)), str(directory / EMISSIONS), len(features.tags)
+    )
     return Tagger(config, features, None, precision, emissions=source, crf=crf.eval())
 
 
@@ -124,5 +134,5 @@ def onnx_tagger(tagger: Tagger, precision: str = "float32") -> Tagger:
     and run by onnxruntime; nothing is written to disk, so there is no cache to go stale."""
     _check_cpu(str(tagger.device))
     graph = onnx_bytes(tagger)
-    source = OnnxEmissions(graph, input_names(tagger.config), OUTPUT, "exported network")
+    source = OnnxEmissions(graph, input_names(tagger.config), OUTPUT, "exported network", len(tagger.tags))
     return Tagger(tagger.config, tagger.features, None, precision, emissions=source, crf=tagger.crf)

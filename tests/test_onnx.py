@@ -145,6 +145,19 @@ def test_damaged_or_mismatched_exports_raise_model_error(zh_model_dir: Path, tmp
         nertag.load(out)
 
 
+def test_another_models_graph_is_refused(zh_model_dir: Path, en_model_dir: Path, tmp_path: Path) -> None:
+    """A graph swapped in from another model's export (its checksum updated too) is refused when it
+    scores another number of tags, and is one clear error when its tables do not fit the vocabulary."""
+    zh = export_onnx(zh_model_dir, tmp_path / "zh")
+    en = export_onnx(en_model_dir, tmp_path / "en")
+    config = json.loads((zh / "config.json").read_text())
+    del config["sha256"]["emissions.onnx"]
+    (zh / "config.json").write_text(json.dumps(config))
+    (zh / "emissions.onnx").write_bytes((en / "emissions.onnx").read_bytes())
+    with pytest.raises(ModelError):
+        nertag.load(zh).tag("张三在北京工作。")
+
+
 def test_missing_onnxruntime_is_one_clear_error(zh_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(ModelError, match=r"needs onnxruntime.*nertag\[onnx\]"):
