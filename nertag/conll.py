@@ -48,6 +48,8 @@ def decode_utf8(data: bytes, source: str, encoding: str = "utf-8", hint: str = C
         raise InputError(
             source, line, f"not {display_name(name)} text (byte {data[error.start]:#04x} at offset {error.start}){advice}"
         ) from None
+    except UnicodeError as error:  # a codec's complaint with no position, e.g. UTF-16 without its BOM
+        raise InputError(source, None, f"not {display_name(name)} text ({error})") from None
 
 
 def read_text(path: str | Path, encoding: str = "utf-8", hint: str = CONVERT_HINT) -> str:

@@ -134,6 +134,8 @@ def read_line_chunks(
             if _decoder_name(encoding) == "utf-8-sig":  # the default: the file may simply be in another
                 hint = "; if the file is in another encoding, say which: --encoding gb18030 (or big5, ...)"
             raise InputError(source, line, f"not {display_name(encoding)} text (byte {_bad_byte(error)}){hint}") from None
+        except UnicodeError as error:  # a codec's complaint with no position, e.g. UTF-16 without its BOM
+            raise InputError(source, lines_done + len(lines) + 1, f"not {display_name(encoding)} text ({error})") from None
         pieces = text.split("\n")
         for piece in pieces[:-1]:
             partial.append(piece)
