@@ -34,7 +34,8 @@ def _exit(code: object) -> None:
     (logging's, multiprocessing's, temporary folders', Ray's) and standard output and error are
     flushed; only that teardown is skipped. Without torch, exiting normally is already quick.
     """
-    if "torch" not in sys.modules:
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's, in every release since 3.0
+    if "torch" not in sys.modules or run_exit_handlers is None:
         sys.exit(code)
     if code is None:
         status = 0
@@ -43,7 +44,7 @@ def _exit(code: object) -> None:
     else:  # sys.exit("message") prints the message and exits 1
         print(code, file=sys.stderr)
         status = 1
-    atexit._run_exitfuncs()
+    run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
