@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from .config import FORMAT_VERSION, WEIGHTS_DTYPES, ModelConfig
 from .errors import ModelError
 from .features import FeatureEncoder
-from .model import build_network
+from .model import build_network, checked_device
 from .safe_write import write_folder
 from .tagger import Tagger
 from .version import __version__
@@ -176,7 +176,11 @@ def load(directory: str | Path, device: str = "cpu", precision: str = "float32")
     meta, config, features = read_model_files(directory)
     if "export" in meta:
         raise ModelError(f"{directory}: an ONNX export, which holds no torch weights (nertag.load runs it with onnxruntime)")
-    net = build_network(config, features.tags.items, features.table_sizes(), device)
+    where = checked_device(device)
+    try:
+        net = build_network(config, features.tags.items, features.table_sizes(), where)
+    except (KeyError, TypeError, ValueError) as error:  # e.g. tags of another scheme than config.json's
+        raise ModelError(f"{directory}: inconsistent config.json or vocab.json ({error})") from None
     weights_path = directory / WEIGHTS
     if not weights_path.is_file():
         raise ModelError(f"{directory}: not a complete nertag model, {WEIGHTS} is missing")

@@ -199,3 +199,19 @@ def test_tag_reloads_a_model_saved_again_at_the_same_path(
     save(chinese, target)
     assert chinese.tag(text) != english.tag(text)
     assert tag(text, model=target) == chinese.tag(text)
+
+
+def test_a_scheme_that_does_not_fit_the_tags_names_the_folder(zh_model_dir: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(zh_model_dir, folder)
+    meta = json.loads((folder / "config.json").read_text())
+    meta["model"]["scheme"] = "BIO" if meta["model"]["scheme"] != "BIO" else "BIOES"
+    (folder / "config.json").write_text(json.dumps(meta))
+    tags = json.loads((folder / "vocab.json").read_text())["tags"]
+    if all(t == "O" or t[:2] in ("B-", "I-") for t in tags):
+        pytest.skip("the fixture's tags fit either scheme")
+    with pytest.raises(ModelError, match=f"{folder}: inconsistent config.json"):
+        load(folder)
