@@ -35,7 +35,10 @@ def _exit(code: object) -> None:
     flushed; only that teardown is skipped. Without torch, exiting normally is already quick.
     """
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # CPython's, in every release since 3.0
-    if "torch" not in sys.modules or run_exit_handlers is None:
+    # A profiler or coverage tool around us (python -m cProfile -m nertag) writes its report after
+    # we return: the process must end normally for it.
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if "torch" not in sys.modules or run_exit_handlers is None or watched:
         sys.exit(code)
     if code is None:
         status = 0
@@ -46,6 +49,8 @@ def _exit(code: object) -> None:
         status = 1
     run_exit_handlers()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with that descriptor closed (>&-)
+            continue
         try:
             stream.flush()
         except BrokenPipeError:  # the reader left after the last write: as a filter killed by SIGPIPE

@@ -75,8 +75,8 @@ def _inputs_of(sources: Sequence[str | Path | None]) -> list[tuple[str, tuple[in
             continue
         if str(source) == "-":
             candidates: list[tuple[str, int | Path]] = [("standard input", 0)]
-        elif Path(source).is_dir():
-            candidates = [(str(child), child) for child in Path(source).iterdir()]
+        elif Path(source).is_dir():  # a model folder: the files nertag reads from it
+            candidates = [(str(Path(source, name)), Path(source, name)) for name in sorted(MODEL_FILES | EXPORT_FILES)]
         else:
             candidates = [(str(source), Path(source))]
         for name, opened in candidates:
@@ -182,24 +182,17 @@ def _writing_to(path: str, encoding: str, binary: bool) -> Iterator[Any]:
 
 
 def _put_in_place(written: Path, real: Path) -> None:
-    """Make the whole ``written`` file the contents of ``real``.
+    """Rename the whole ``written`` file over ``real``, with ``real``'s permissions and, where
+    allowed, its owner and group.
 
-    Usually by renaming it over ``real``, with ``real``'s permissions and, where allowed, its owner
-    and group. A file with other hard links gets the contents copied into it instead, so that
-    every link shows the new contents: a rename would leave the other names on the old file.
+    A rename is all or nothing: a full disk or Ctrl-C leaves the old file whole. So a file with
+    other hard links is replaced under this name only; the other names keep the old contents
+    (copying into the old file would lose both old and new if the copy failed half-way).
     """
     try:
-        found = real.stat()
+        found: os.stat_result | None = real.stat()
     except FileNotFoundError:
         found = None
-    if found is not None and stat.S_ISREG(found.st_mode) and found.st_nlink > 1:
-        with open(written, "rb") as source, open(real, "r+b") as existing:
-            existing.truncate(0)
-            shutil.copyfileobj(source, existing)
-            existing.flush()
-            os.fsync(existing.fileno())
-        os.unlink(written)
-        return
     os.chmod(written, _mode_for(real))
     if found is not None and (found.st_uid, found.st_gid) != (os.getuid(), os.getgid()):
         with _ignoring_os_errors():  # only root, or a group the user is in, may do this

@@ -52,10 +52,16 @@ _RUN_CHAR = re.compile(f"[{_RUN_CHARS}]")
 _COMBINING = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 _EXTEND = _COMBINING + "\ufe00-\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U000e0100-\U000e01ef"
 _BASE = r"[^\s\x00-\x1f\x7f-\x9f]"  # \s is str.isspace; the ranges are category Cc
-# One visible character: a base with the marks that extend it, emoji glued by zero-width joiners
-# (a family, a person at a laptop), or a flag's two regional indicators.
-_CHAR = re.compile(f"[\U0001f1e6-\U0001f1ff]{{2}}|{_BASE}(?:[{_EXTEND}]|\u200d{_BASE})*")
-_CHAR_OR_RUN = re.compile(f"(?:[{_RUN_CHARS}][{_EXTEND}]*)+|{_CHAR.pattern}")
+_EMOJI = "[\u2600-\u27bf\U0001f000-\U0001faff]"
+# One visible character: a flag's two regional indicators, emoji glued by zero-width joiners (a
+# family, a person at a laptop), or a base with the marks that extend it. A joiner between other
+# characters glues nothing (张三\u200d李四 stays two names), and at most 16 marks join one base,
+# so no run of marks makes one endless token.
+_MARKS = f"[{_EXTEND}]{{0,16}}"
+_CHAR = re.compile(
+    f"[\U0001f1e6-\U0001f1ff]{{2}}|{_EMOJI}{_MARKS}(?:\u200d{_EMOJI}{_MARKS})+|{_BASE}{_MARKS}"
+)
+_CHAR_OR_RUN = re.compile(f"(?:[{_RUN_CHARS}]{_MARKS})+|{_CHAR.pattern}")
 _COMBINING_MARK = re.compile(f"[{_COMBINING}]")
 _SENTENCE_END = frozenset("。！？；!?;…")
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))

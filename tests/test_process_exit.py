@@ -50,3 +50,19 @@ def test_tagging_through_the_console_entry_point_writes_everything(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 300 and all('"姚明"' in line for line in lines)
+
+
+def test_a_closed_standard_output_and_a_profiler_are_handled(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("姚明出生于河南省郑州市。\n", encoding="utf-8")
+    closed = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -m nertag tag "{source}" --model zh-general -o "{tmp_path / "out.jsonl"}" >&-'],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert closed.returncode == 0, closed.stderr
+    assert '"姚明"' in (tmp_path / "out.jsonl").read_text(encoding="utf-8")
+    profiled = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(tmp_path / "prof.out"), "-m", "nertag", "tag", str(source), "--model", "zh-general"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert profiled.returncode == 0 and (tmp_path / "prof.out").stat().st_size > 0

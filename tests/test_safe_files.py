@@ -299,7 +299,8 @@ def test_a_loop_of_symbolic_links_is_refused_not_replaced(en_model_dir: Path, en
     assert (tmp_path / "a").is_symlink() and os.readlink(tmp_path / "a") == str(tmp_path / "b")
 
 
-def test_a_hard_linked_output_is_rewritten_in_place_and_an_owner_kept(en_model_dir: Path, tmp_path: Path) -> None:
+def test_a_replaced_output_keeps_its_owner_and_other_hard_links_keep_the_old_file(en_model_dir: Path, tmp_path: Path) -> None:
+    """A rename is all or nothing; copying into a hard-linked file could lose old and new on a full disk."""
     text = tmp_path / "in.txt"
     text.write_text("John Smith\n")
     out, other_name = tmp_path / "out.jsonl", tmp_path / "other.jsonl"
@@ -307,7 +308,7 @@ def test_a_hard_linked_output_is_rewritten_in_place_and_an_owner_kept(en_model_d
     os.link(out, other_name)
     tagged = CliRunner().invoke(main, ["tag", str(text), "--model", str(en_model_dir), "-o", str(out)])
     assert tagged.exit_code == 0, tagged.stderr
-    assert json.loads(other_name.read_text())["text"] == "John Smith" and os.path.samefile(out, other_name)
+    assert json.loads(out.read_text())["text"] == "John Smith" and other_name.read_text() == "old\n"
     if os.getuid() == 0:  # only root can hand a file to another user
         owned = tmp_path / "owned.jsonl"
         owned.write_text("old\n")
@@ -315,3 +316,15 @@ def test_a_hard_linked_output_is_rewritten_in_place_and_an_owner_kept(en_model_d
         CliRunner().invoke(main, ["tag", str(text), "--model", str(en_model_dir), "-o", str(owned)])
         assert (owned.stat().st_uid, owned.stat().st_gid) == (65534, 65534)
         assert json.loads(owned.read_text())["text"] == "John Smith"
+
+
+def test_a_users_file_in_a_model_folder_is_not_an_input(en_model_dir: Path, en_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(en_model_dir, model)
+    text = tmp_path / "in.txt"
+    text.write_text("John Smith\n")
+    for _ in range(2):  # the second run finds its own earlier output in the folder
+        tagged = CliRunner().invoke(main, ["tag", str(text), "--model", str(model), "-o", str(model / "tags.jsonl")])
+        assert tagged.exit_code == 0, tagged.stderr

@@ -137,6 +137,10 @@ def test_a_visible_character_is_one_token_whatever_its_code_points() -> None:
     assert tokens == ["J", "o", "s", "e\u0301", "在", "Z", "u\u0308", "r", "i", "c", "h", "，", "李", "雷",
                       "🇨🇳", "和", "👩🏽\u200d💻", "。"]
     assert [text[s:e] for s, e in char_tokens(text, latin_runs=True)][:3] == ["Jose\u0301", "在", "Zu\u0308rich"]
+    joined = "张三\u200d李四"  # a joiner glues emoji only, not two names
+    assert [joined[s:e] for s, e in char_tokens(joined)] == ["张", "三", "\u200d", "李", "四"]
+    marks = "a" + "\u0301" * 40  # a run of marks does not make one endless token
+    assert max(e - s for s, e in char_tokens(marks)) <= 17
 
 
 def test_decomposed_accents_stay_in_their_english_words() -> None:

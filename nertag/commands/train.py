@@ -136,7 +136,8 @@ def read_sources(
     _check_label_map(label_map, [*corpora, dev_corpus])
     # Mapped corpus by corpus: each keeps its own scheme (BIOES news beside BIO web text).
     train_sentences = [s for corpus in corpora for s in relabel_corpus(corpus, label_map)]
-    if not any(tag != "O" for s in train_sentences for tag in s.tags):
+    kept_labels = list(kept_labels)
+    if not kept_labels and not any(tag != "O" for s in train_sentences for tag in s.tags):
         raise ValueError("the training corpora hold no entities" + (" once the label map is applied" if label_map else ""))
     if dev_source is not None:
         dev_sentences = relabel_corpus(dev_corpus, label_map)
