@@ -105,8 +105,8 @@ def _check_plot(plot_path: str | None, out_dir: str | None, inputs: list[str | N
     if plot_path is None:
         return
     if out_dir is not None:
-        out = os.path.realpath(out_dir)
-        if os.path.realpath(plot_path) == out or os.path.dirname(os.path.realpath(plot_path)) == out:
+        out, chart = os.path.realpath(out_dir), os.path.realpath(plot_path)
+        if out in (chart, os.path.dirname(chart)):
             raise OutputError(plot_path, f"is in the model folder {out_dir}, which nertag replaces whole; put the chart beside it")
     check_output_file(plot_path, inputs)
 

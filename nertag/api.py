@@ -4,16 +4,15 @@ for the most probable labellings."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Set
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Iterable, Set
 from typing import TYPE_CHECKING, Mapping, Sequence, overload
 
 from .builtin import resolve_model
 from .errors import ModelError
 from .merge import extra_entities
-from .model import checked_device
-from .onnx_backend import is_export, load_export, onnx_tagger
+from .onnx_backend import check_cpu, is_export, load_export, onnx_tagger
 from .records import Entity, Reading
 from .routing import ModelChoice
 from .serialize import load as load_directory
@@ -72,8 +71,7 @@ def _load_model(model: str | Path, device: str, precision: str, backend: str | N
             raise ModelError(f"{directory}: an ONNX export holds no torch weights; load it with backend='onnx' (or None)")
         return load_export(directory, device, precision)
     if backend == "onnx":
-        if checked_device(device).type != "cpu":
-            raise ValueError(f"device {device!r}: the onnx backend runs on the CPU; use device='cpu' or backend='torch'")
+        check_cpu(device)
         return onnx_tagger(load_directory(directory, "cpu"), precision)
     return load_directory(directory, device, precision)
 

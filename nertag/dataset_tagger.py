@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .routing import ModelChoice
 
 EntityRecord = dict[str, Any]  # start, end, label, text, confidence
+# The fields of each record and their Arrow types; "source" is added when phrases or patterns are.
+RECORD_TYPES = {"start": "int64", "end": "int64", "label": "string", "text": "string", "confidence": "float64"}
 
 
 class DatasetTagger:
@@ -83,10 +85,7 @@ class DatasetTagger:
         entity gives a type that later entities cannot be cast to."""
         from datasets import Features, Value
 
-        record = {"start": Value("int64"), "end": Value("int64"), "label": Value("string"),
-                  "text": Value("string"), "confidence": Value("float64")}
-        if self._extra:
-            record["source"] = Value("string")
+        record = {name: Value(kind) for name, kind in self._record_types().items()}
         return Features({**input_features, self.output_column: [record]})
 
     def __call__(self, batch: Any) -> Any:
@@ -114,14 +113,14 @@ class DatasetTagger:
         if self.column not in table.column_names:
             raise KeyError(f"no column {self.column!r} in the batch (columns: {', '.join(table.column_names)}); pass column=...")
         entities = self({self.column: table.column(self.column).to_pylist()})[self.output_column]
-        fields = [("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()), ("text", pa.string()),
-                  ("confidence", pa.float64())]
-        if self._extra:
-            fields.append(("source", pa.string()))
+        fields = [(name, pa.type_for_alias(kind)) for name, kind in self._record_types().items()]
         column = pa.array(entities, type=pa.list_(pa.struct(fields)))
         if self.output_column in table.column_names:
             table = table.drop_columns([self.output_column])
         return table.append_column(self.output_column, column)
+
+    def _record_types(self) -> dict[str, str]:
+        return {**RECORD_TYPES, "source": "string"} if self._extra else RECORD_TYPES
 
     def _record(self, entity: Any) -> EntityRecord:
         record = {"start": entity.start, "end": entity.end, "label": entity.label, "text": entity.text,

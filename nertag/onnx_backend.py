@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 
 from .batch import Batch
 from .errors import ModelError
-from .model import build_crf
+from .model import build_crf, checked_device
 from .onnx_export import CRF_WEIGHTS, EMISSIONS, OUTPUT, input_names, onnx_bytes
 from .serialize import check_digests, check_finite, read_model_files
 from .tagger import Tagger
@@ -90,8 +90,9 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _check_cpu(device: str) -> None:
-    if torch.device(device).type != "cpu":
+def check_cpu(device: str) -> None:
+    """Refuse a device other than the CPU (named clearly, as every loader names devices)."""
+    if checked_device(device).type != "cpu":
         raise ValueError(f"device {device!r}: the onnx backend runs on the CPU only (use backend='torch' for a GPU)")
 
 
@@ -102,7 +103,7 @@ def is_export(directory: str | Path) -> bool:
 
 def load_export(directory: str | Path, device: str = "cpu", precision: str = "float32") -> Tagger:
     """A :class:`Tagger` running the ONNX export in ``directory``, each file checked as it is read."""
-    _check_cpu(device)
+    check_cpu(device)
     directory = Path(directory)
     meta, config, features = read_model_files(directory)
     export = meta.get("export")
@@ -132,7 +133,7 @@ def load_export(directory: str | Path, device: str = "cpu", precision: str = "fl
 def onnx_tagger(tagger: Tagger, precision: str = "float32") -> Tagger:
     """The same model as a torch ``tagger`` (on the CPU), its emission network exported in memory
     and run by onnxruntime; nothing is written to disk, so there is no cache to go stale."""
-    _check_cpu(str(tagger.device))
+    check_cpu(str(tagger.device))
     graph = onnx_bytes(tagger)
     source = OnnxEmissions(graph, input_names(tagger.config), OUTPUT, "exported network", len(tagger.tags))
     return Tagger(tagger.config, tagger.features, None, precision, emissions=source, crf=tagger.crf)

@@ -96,6 +96,15 @@ def _refuse_link_loop(path: str | Path) -> None:
             raise OutputError(path, "is a loop of symbolic links; nertag writes through links, and this one leads nowhere") from None
 
 
+def _refuse_an_input(path: str | None, output: tuple[int, int] | None, inputs: Sequence[str | Path | None]) -> None:
+    """Refuse an output (``None``: standard output) whose file identity is one of ``inputs``'."""
+    if output is None:
+        return
+    for name, identity in _inputs_of(inputs):
+        if identity == output:
+            raise OutputError(path or "standard output", f"is also an input ({name}); nertag does not write over its input")
+
+
 def check_output_file(path: str | None, inputs: Sequence[str | Path | None] = ()) -> None:
     """Refuse, before any work is done, an output path that cannot be written: a folder, one whose
     folder does not exist, a read-only file, or one of the command's ``inputs`` (writing the tags
@@ -106,16 +115,11 @@ def check_output_file(path: str | None, inputs: Sequence[str | Path | None] = ()
     link, ``/dev/stdin`` or a shell redirection (``< in.txt``, ``>> in.txt``) to an input is refused
     as the input itself is, as ``cat`` refuses "input file is output file".
     """
-    if path is not None and path != "-":
-        _refuse_link_loop(path)
-    output_identity = _regular_file_identity(1 if path is None or path == "-" else Path(path))
-    if output_identity is not None:
-        for name, identity in _inputs_of(inputs):
-            if identity == output_identity:
-                where = "standard output" if path is None or path == "-" else path
-                raise OutputError(where, f"is also an input ({name}); nertag does not write over its input")
     if path is None or path == "-":
+        _refuse_an_input(None, _regular_file_identity(1), inputs)
         return
+    _refuse_link_loop(path)
+    _refuse_an_input(path, _regular_file_identity(Path(path)), inputs)
     target = Path(path)
     if target.is_dir():
         raise OutputError(path, "is a folder, expected a file")

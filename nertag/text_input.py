@@ -17,6 +17,7 @@ import select
 import sys
 from typing import BinaryIO, Callable, ContextManager, Iterator, Sequence
 
+from .conll import ENCODING_HINT
 from .errors import InputError
 
 CHUNK_LINES = 2000
@@ -130,9 +131,7 @@ def read_line_chunks(
             # kept (part of a character, never a newline) and this read, after any byte-order mark.
             seen = error.object if isinstance(error.object, (bytes, bytearray)) else data
             line = lines_done + len(lines) + seen.count(b"\n", 0, max(error.start, 0)) + 1
-            hint = ""
-            if _decoder_name(encoding) == "utf-8-sig":  # the default: the file may simply be in another
-                hint = "; if the file is in another encoding, say which: --encoding gb18030 (or big5, ...)"
+            hint = f"; {ENCODING_HINT}" if _decoder_name(encoding) == "utf-8-sig" else ""  # the default: maybe another
             raise InputError(source, line, f"not {display_name(encoding)} text (byte {_bad_byte(error)}){hint}") from None
         except UnicodeError as error:  # a codec's complaint with no position, e.g. UTF-16 without its BOM
             raise InputError(source, lines_done + len(lines) + 1, f"not {display_name(encoding)} text ({error})") from None
