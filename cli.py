@@ -111,10 +111,13 @@ def _check_plot(plot_path: str | None, out_dir: str | None, inputs: list[str | N
     check_output_file(plot_path, inputs)
 
 
-def _load_tagger(model: str, device: str, precision: str = "auto", backend: str | None = None) -> Any:
+def _load_tagger(model: str, device: str, precision: str = "auto", backend: str | None = None, style: str | None = None) -> Any:
     from nertag.api import load
 
-    return load(model, device, precision, backend)
+    return load(model, device, precision, backend, style=style)
+
+
+_STYLE_HELP = "With --model trained with --style-dim: tag in the style of this training corpus (its file name); \"\" is their mixture. Default: the model's own."
 
 
 @main.command("train")
@@ -157,6 +160,8 @@ def _load_tagger(model: str, device: str, precision: str = "auto", backend: str 
 @click.option("--lexicon/--no-lexicon", default=None, help="Dictionary-match features per character (char-unit models).")
 @click.option("--latin-runs/--no-latin-runs", default=None, help="Char-unit models: a run of Latin letters and digits is one token.")
 @click.option("--shape-dim", type=int, default=None, help="Embedding size of each token's shape (CJK, Capitalised, digits...); 0 turns it off.")
+@click.option("--style-dim", type=int, default=None, help="With several --train corpora: learn each one's conventions as a style, an embedding of this size; 0 (default) mixes them.")
+@click.option("--tag-style", default=None, help="With --style-dim: the style tagging follows, a --train file name (default: the mixture of all).")
 @click.option("--min-word-count", type=int, default=None, help="Rarer training tokens become <unk>.")
 @click.option("--min-bigram-count", type=int, default=None)
 @click.option("--min-segment-count", type=int, default=None, help="Rarer segmenter words become <unk> (counted per character).")
@@ -213,7 +218,7 @@ def train_command(
             hidden_size=options["hidden_size"], layers=options["layers"], dropout=options["dropout"],
             word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
             segment_dim=options["segment_dim"], lexicon=options["lexicon"], latin_runs=options["latin_runs"],
-            shape_dim=options["shape_dim"],
+            shape_dim=options["shape_dim"], style_dim=options["style_dim"], tag_style=options["tag_style"],
             min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
             min_segment_count=options["min_segment_count"],
         )
@@ -238,6 +243,7 @@ _MODEL_OPTIONS = {
     "token_unit": "unit", "scheme": "scheme", "cell": "cell", "hidden_size": "hidden_size", "layers": "layers",
     "dropout": "dropout", "word_dim": "word_dim", "char_dim": "char_dim", "bigram_dim": "bigram_dim",
     "segment_dim": "segment_dim", "lexicon": "lexicon", "latin_runs": "latin_runs", "shape_dim": "shape_dim",
+    "style_dim": "style_dim", "tag_style": "tag_style",
     "min_word_count": "min_word_count", "min_bigram_count": "min_bigram_count", "min_segment_count": "min_segment_count",
 }
 
@@ -380,12 +386,13 @@ def _progress_bar(unit: str) -> Any:
 @click.option("--patterns", "patterns_path", type=click.Path(dir_okay=False), default=None, help="Your own patterns: lines of LABEL<TAB>regular expression.")
 @click.option("--policy", type=click.Choice(["dictionary", "model", "gaps"]), default="dictionary", show_default=True, help="Where a dictionary or rule match overlaps the model's entities: the match wins; the model's confident entities win; or matches only fill gaps.")
 @click.option("--explain", is_flag=True, help="Each jsonl record lists the dictionary and rule matches left out, with the reason.")
+@click.option("--style", default=None, help=_STYLE_HELP)
 @friendly_errors
 def tag_command(
     inputs: tuple[str, ...], model: str | None, output_format: str, input_format: str, output: str | None,
     encoding: str, nbest: int, min_confidence: float, device: str | None, precision: str, threads: int | None,
     workers: int, backend: str | None, dictionary_path: str | None, rules: str | None, patterns_path: str | None,
-    policy: str, explain: bool,
+    policy: str, explain: bool, style: str | None,
 ) -> None:
     """Tag INPUT files (default: standard input), one document a line, and write entities as JSON
     lines, CoNLL or an HTML page. Streams: each chunk of lines is written as soon as it is tagged."""
@@ -407,6 +414,8 @@ def tag_command(
         raise click.UsageError("--nbest lists whole labellings with their probabilities; --min-confidence does not apply")
     if explain and output_format != "jsonl":
         raise click.UsageError("--explain writes its reasons into jsonl records; add --format jsonl")
+    if style is not None and model is None:
+        raise click.UsageError("--style picks a style of one model; give it with --model")
     extra = extra_entities(dictionary_path, rules, patterns_path, policy)
     if extra is not None and (nbest or input_format == "conll"):
         raise click.UsageError("--dictionary, --rules and --patterns apply to text input without --nbest")
@@ -414,7 +423,7 @@ def tag_command(
     check_output_file(output, [*(inputs or ["-"]), dictionary_path, patterns_path, model])
     sources = open_inputs(inputs)
     use_threads(threads)
-    models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision, backend))
+    models = ModelChoice(model, lambda name: _load_tagger(name, device or "cpu", precision, backend, style))
     models.load_named()
     progress = _progress_bar(" lines")
     try:
@@ -422,7 +431,7 @@ def tag_command(
             if input_format == "conll":
                 tag_column_inputs(sources, encoding, models, out, output_format)
                 return
-            spec = ModelSpec(model, device or "cpu", precision, backend)
+            spec = ModelSpec(model, device or "cpu", precision, backend, style)
             # A stream wants each line answered as it comes; workers answer in batches of chunks.
             workers = (workers or default_workers(inputs)) if all_regular_files(inputs) else 1
             tag_stream(
@@ -448,11 +457,12 @@ def tag_command(
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
 @click.option("--breakdown", is_flag=True, help="Also count each kind of error (exact, wrong type, wrong span, both, spurious, missed) per type, with a type confusion table.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the GOLD and PRED files (gb18030, gbk, big5, ... any Python knows).")
+@click.option("--style", default=None, help=_STYLE_HELP)
 @friendly_errors
 def score_command(
     gold: str, pred: str | None, model: str | None, mode: str, as_json: bool, tag_column: int,
     errors_path: str | None, device: str | None, precision: str, label_maps: tuple[str, ...], threads: int | None,
-    breakdown: bool, encoding: str,
+    breakdown: bool, encoding: str, style: str | None,
 ) -> None:
     """Entity-level precision, recall and F1 of PRED (or of --model's tagging) against GOLD."""
     import json
@@ -462,13 +472,15 @@ def score_command(
 
     if (pred is None) == (model is None):
         raise click.UsageError("give either a PRED file or --model, not both or neither")
+    if style is not None and model is None:
+        raise click.UsageError("--style picks a style of the --model's tagging; give --model")
     from nertag.safe_write import check_output_file
 
     check_output_file(errors_path, [gold, pred, model])
     from nertag.hardware import use_threads
 
     use_threads(threads)
-    tagger = _load_tagger(model, device or "cpu", precision=precision) if model else None
+    tagger = _load_tagger(model, device or "cpu", precision=precision, style=style) if model else None
     progress = _progress_bar(" sentences") if tagger is not None else None
     try:
         report = score_files(

@@ -37,6 +37,7 @@ def load(
     rules: "str | Sequence[str] | None" = None,
     patterns: str | Path | None = None,
     policy: str = "dictionary",
+    style: str | None = None,
 ) -> Tagger:
     """A tagger for ``model`` (a built-in name such as ``zh-msra``, a model directory, or a folder
     written by ``nertag export --format onnx``), to reuse.
@@ -55,25 +56,38 @@ def load(
     ``rules`` (built-in groups such as "time,money"; see :mod:`nertag.rules`) and ``patterns`` (a
     file of ``LABEL<TAB>regex`` lines) add matches to what the model tags, merged under ``policy``
     "dictionary", "model" or "gaps" (see :mod:`nertag.merge`).
+
+    ``style``, for a model trained with corpus styles (``nertag train --style-dim``): the training
+    corpus whose conventions tagging follows, by file name, or "" for their mixture; None keeps
+    the model's own choice (its ``tag_style``).
     """
     extra = extra_entities(dictionary, rules, patterns, policy)
-    tagger = _load_model(model, device, precision, backend)
+    tagger = _load_model(model, device, precision, backend, style)
     tagger.extra = extra
     return tagger
 
 
-def _load_model(model: str | Path, device: str, precision: str, backend: str | None) -> Tagger:
+def _load_model(model: str | Path, device: str, precision: str, backend: str | None, style: str | None = None) -> Tagger:
     if backend is not None and backend not in BACKENDS:
         raise ValueError(f"backend: expected one of {', '.join(BACKENDS)} or None, got {backend!r}")
     directory = resolve_model(model)
     if is_export(directory):
         if backend == "torch":
             raise ModelError(f"{directory}: an ONNX export holds no torch weights; load it with backend='onnx' (or None)")
-        return load_export(directory, device, precision)
+        exported = load_export(directory, device, precision)
+        if style is not None:
+            exported.style = style  # refused unless it is the style the export computes in
+        return exported
     if backend == "onnx":
         check_cpu(device)
-        return onnx_tagger(load_directory(directory, "cpu"), precision)
-    return load_directory(directory, device, precision)
+        source = load_directory(directory, "cpu")
+        if style is not None:
+            source.style = style
+        return onnx_tagger(source, precision)
+    tagger = load_directory(directory, device, precision)
+    if style is not None:
+        tagger.style = style
+    return tagger
 
 
 @lru_cache(maxsize=4)

@@ -30,6 +30,7 @@ class Batch:
     shapes: torch.Tensor | None = None  # (B, T, 1) shape class of each token (features.token_shape)
     tags: torch.Tensor | None = None  # (B, T) gold tag ids, 0 on padding
     teacher: torch.Tensor | None = None  # (B, T, tags) a teacher's posteriors, when distilling (nertag.distill)
+    styles: torch.Tensor | None = None  # (B, T, 1) training corpus of each token's sentence (1..K), style models
 
     def to(self, device: torch.device | str) -> "Batch":
         """A copy on ``device``; the lengths stay on the CPU, where packing and slicing read them."""

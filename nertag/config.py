@@ -23,7 +23,8 @@ WEIGHTS_DTYPES = ("float32", "float16", "int8")
 # exhaust memory when a damaged or hostile config.json is loaded (the network is built before its
 # weights are read).
 _SIZES = {"word_dim": 4096, "char_dim": 4096, "char_hidden": 4096, "bigram_dim": 4096, "segment_dim": 4096,
-          "segment_position_dim": 4096, "shape_dim": 4096, "hidden_size": 8192, "layers": 16}
+          "segment_position_dim": 4096, "shape_dim": 4096, "style_dim": 4096, "hidden_size": 8192, "layers": 16}
+MAX_STYLES = 256  # corpora a style model may name; each is one embedding row
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ class ModelConfig:
     cell: str = "lstm"  # "lstm" or "gru"
     dropout: float = 0.5
     word_dropout: float = 0.05  # chance a token is replaced by <unk> in training
+    # Corpus styles: with several training corpora, each sentence also reads an embedding of the
+    # corpus it came from, so conventions that differ (where a place name ends, whether a brand is
+    # an organisation) are learned per corpus instead of blurred; tagging reads ``tag_style``.
+    style_dim: int = 0  # 0: no styles
+    styles: tuple[str, ...] = ()  # the training corpora's names, in --train order
+    tag_style: str = ""  # the style tagging follows: one of ``styles``, or "" for their mixture
 
     def __post_init__(self) -> None:
         if self.token_unit not in ("char", "word"):
@@ -74,9 +81,29 @@ class ModelConfig:
                 raise ValueError(f"{spec.name} must be a number, got {value!r}")
         if min(self.word_dim, self.hidden_size, self.layers) < 1:
             raise ValueError("word_dim, hidden_size and layers must be positive")
+        self._check_styles()
+
+    def _check_styles(self) -> None:
+        """Style names are distinct non-empty strings (at most MAX_STYLES) and ``tag_style`` is one of
+        them or "". Before training the names may still be missing: ``nertag train`` fills them in
+        from its --train files, and the check of ``tag_style`` runs again then."""
+        styles = self.styles
+        if isinstance(styles, list):
+            styles = tuple(styles)
+            object.__setattr__(self, "styles", styles)  # read from JSON as a list
+        if not isinstance(styles, tuple) or not all(isinstance(name, str) and name for name in styles):
+            raise ValueError(f"styles must be a list of corpus names, got {self.styles!r}")
+        if len(styles) > MAX_STYLES or len(set(styles)) != len(styles):
+            raise ValueError(f"styles must be at most {MAX_STYLES} distinct names, got {len(styles)}")
+        if (styles or self.tag_style) and not self.style_dim:
+            raise ValueError("styles (and a tag_style) need style_dim > 0")
+        if not isinstance(self.tag_style, str):
+            raise ValueError(f"tag_style must be a corpus name or \"\", got {self.tag_style!r}")
+        if self.tag_style and styles and self.tag_style not in styles:
+            raise ValueError(f"tag_style {self.tag_style!r} is not one of the model's styles ({', '.join(styles)}); \"\" is their mixture")
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(self)  # styles stay a tuple, which json writes as a list
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ModelConfig":

@@ -10,7 +10,7 @@ with or without a BOM and have LF or CRLF endings.  Anything else is refused wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence, TextIO
 
@@ -20,14 +20,20 @@ from .schemes import Scheme, detect_scheme, relabel, split_tag
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence: its tokens, their tags (empty when untagged) and its first line number."""
+    """One sentence: its tokens, their tags (empty when untagged) and its first line number.
+
+    ``source`` is which of several training corpora it came from (1, 2, ...; 0: not said), for a
+    model that learns each corpus's conventions as a style (:mod:`nertag.model`). It is not part of
+    the sentence's value: the same sentence from two files compares equal.
+    """
 
     tokens: tuple[str, ...]
     tags: tuple[str, ...] = ()
     line: int = 0
+    source: int = field(default=0, compare=False)
 
     def with_tags(self, tags: Sequence[str]) -> "Sentence":
-        return Sentence(self.tokens, tuple(tags), self.line)
+        return replace(self, tags=tuple(tags))
 
 
 CONVERT_HINT = "convert it to UTF-8 first, e.g. iconv -f GB18030 -t UTF-8"

@@ -17,6 +17,9 @@ from .crf import CRF
 from .schemes import Scheme, allowed_transitions, continuation_tags
 
 UNK_ID = 1
+# Share of training sentences that read the mixture style instead of their corpus's (style models),
+# as classifier-free guidance drops its condition: the mixture row then means "any of the corpora".
+MIXED_STYLE_RATE = 0.2
 
 
 def _rnn(cell: str, input_size: int, hidden_size: int, layers: int = 1, dropout: float = 0.0) -> nn.RNNBase:
@@ -95,6 +98,14 @@ class BiLstmCrf(nn.Module):
         if config.shape_dim:
             self.shape_embedding = nn.Embedding(SHAPE_CLASSES, config.shape_dim, padding_idx=0)
             size += config.shape_dim
+        self.style_embedding: nn.Embedding | None = None
+        if config.style_dim:
+            if not config.styles:
+                raise ValueError("a model with style_dim needs its training corpora named (styles)")
+            # Row 0 is the mixture of all corpora, rows 1..K the corpora in --train order.
+            self.style_embedding = nn.Embedding(len(config.styles) + 1, config.style_dim)
+            size += config.style_dim
+        self.tag_style_id = style_id(config, config.tag_style)
         if config.lexicon:
             if lexicon_width < 1:
                 raise ValueError(f"a lexicon model needs lexicon_width >= 1, got {lexicon_width}")
@@ -132,9 +143,23 @@ class BiLstmCrf(nn.Module):
         if self.config.lexicon:
             assert batch.lexicon is not None
             parts.append(batch.lexicon)
+        if self.style_embedding is not None:
+            parts.append(self.style_embedding(self._style_ids(batch)))  # (batch, time, style_dim)
         inputs = self.dropout(torch.cat(parts, dim=2))
         encoded = torch.cat(bidirectional(self.encoder, inputs, batch.lengths), dim=2)
         return self.emission(self.dropout(encoded))
+
+    def _style_ids(self, batch: Batch) -> torch.Tensor:
+        """(batch, time) style of every token: its corpus's in training, where a MIXED_STYLE_RATE
+        share of the sentences read the mixture instead (so that it is learned too); the tagging
+        style otherwise."""
+        if batch.styles is None:
+            return torch.full_like(batch.words, self.tag_style_id)
+        ids = batch.styles[..., 0]
+        if self.training:
+            keep = torch.rand(ids.size(0), 1, device=ids.device) >= MIXED_STYLE_RATE
+            ids = ids * keep
+        return ids
 
     def _to_unknown(self, ids: torch.Tensor) -> torch.Tensor:
         """Replace a ``word_dropout`` share of the non-padding ids with <unk>."""
@@ -149,6 +174,16 @@ class BiLstmCrf(nn.Module):
         if batch.teacher is None or not teacher_weight:
             return -self.crf.log_likelihood(emissions, batch.tags, batch.mask).mean()
         return self.crf.distillation_loss(emissions, batch.tags, batch.mask, batch.teacher, teacher_weight).mean()
+
+
+def style_id(config: ModelConfig, name: str) -> int:
+    """The embedding row of style ``name`` ("" is the mixture, row 0)."""
+    if not name:
+        return 0
+    if name not in config.styles:
+        known = ", ".join(config.styles) or "none: it was trained without --style-dim"
+        raise ValueError(f"style {name!r}: the model's styles are {known}; \"\" is their mixture")
+    return config.styles.index(name) + 1
 
 
 def build_network(config: ModelConfig, tags: Sequence[str], sizes: dict[str, int], device: str | torch.device = "cpu") -> BiLstmCrf:

@@ -136,6 +136,10 @@ class EmissionNetwork(nn.Module):
         self.segment_position_embedding = net.segment_position_embedding
         self.shape_embedding = net.shape_embedding
         self.lexicon = net.config.lexicon
+        # A style model reads the embedding of the style it tags in: one constant vector.
+        style = net.style_embedding.weight[net.tag_style_id].detach().clone() if net.style_embedding is not None else None
+        self.style: torch.Tensor | None
+        self.register_buffer("style", style)
         self.encoder = Bidirectional(net.encoder)
         self.emission = net.emission
 
@@ -156,6 +160,9 @@ class EmissionNetwork(nn.Module):
             parts.append(self.shape_embedding(named["shapes"][..., 0]))
         if self.lexicon:
             parts.append(named["lexicon"])
+        if self.style is not None:
+            words = named["words"]
+            parts.append(self.style.expand(words.size(0), words.size(1), -1))
         encoded = torch.cat(self.encoder(torch.cat(parts, dim=2), named["lengths"]), dim=2)  # (batch, time, 2 * hidden)
         return self.emission(encoded)
 

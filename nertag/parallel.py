@@ -28,11 +28,12 @@ class ModelSpec:
     device: str = "cpu"
     precision: str = "auto"
     backend: str | None = None  # see nertag.api.load
+    style: str | None = None  # likewise
 
     def choice(self) -> ModelChoice:
         from .api import load
 
-        return ModelChoice(self.named, lambda name: load(name, self.device, self.precision, self.backend))
+        return ModelChoice(self.named, lambda name: load(name, self.device, self.precision, self.backend, style=self.style))
 
 
 WORTH_WORKERS = 4 * 1024 * 1024  # bytes of input below which starting processes costs more than it saves

@@ -11,7 +11,7 @@ from .crf import CRF
 from .features import Batch, EncodedCorpus, FeatureEncoder
 from .hardware import resolve_precision
 from .merge import ExtraEntities
-from .model import BiLstmCrf
+from .model import BiLstmCrf, style_id
 from .records import Entity, Reading, TaggedText, entity_at
 from .schemes import Scheme, Span, labels_of, spans, to_tags
 from .tokenize import char_tokens, run_groups, sentences, word_tokens
@@ -69,6 +69,22 @@ class Tagger:
             if precision == "bfloat16":
                 raise ValueError("precision 'bfloat16': an exported network computes in float32")
             self._precision = "float32"  # "auto" included
+
+    @property
+    def style(self) -> str:
+        """The corpus style tagging follows, for a model trained with styles
+        (:class:`~nertag.config.ModelConfig`): one of ``config.styles``, or "" for their mixture."""
+        if self.net is None:
+            return self.config.tag_style
+        return self.config.styles[self.net.tag_style_id - 1] if self.net.tag_style_id else ""
+
+    @style.setter
+    def style(self, name: str) -> None:
+        if self.net is None:
+            if name != self.config.tag_style:
+                raise ValueError(f"style {name!r}: an exported network tags in the style it was exported with ({self.config.tag_style!r})")
+            return
+        self.net.tag_style_id = style_id(self.config, name)
 
     @property
     def backend(self) -> str:

@@ -220,7 +220,22 @@ def _encode_training_data(
         features = extended_features(init.tagger.features, config, [s.tokens for s in sentences], tags)
     token_lists = [s.tokens for s in sentences]
     corpus = features.encode(token_lists, [convert(s.tags, scheme) for s in sentences])
+    if config.style_dim:
+        corpus.per_token["styles"] = style_rows(sentences, config)
     return features, corpus, token_lists
+
+
+def style_rows(sentences: Sequence[Sentence], config: ModelConfig) -> torch.Tensor:
+    """(tokens, 1) the style row of every token of the corpus: its sentence's ``source``, 1..K for
+    the corpus it came from (0, the mixture, for sentences that teach all styles at once)."""
+    sources = torch.tensor([s.source for s in sentences], dtype=torch.long)
+    if len(sources) and not (0 <= int(sources.min()) and int(sources.max()) <= len(config.styles)):
+        raise ValueError(
+            f"a style model learns one style per training corpus ({len(config.styles)} named: {', '.join(config.styles)}); "
+            "a sentence's source must be 1 to that number, or 0 for the mixture"
+        )
+    lengths = torch.tensor([len(s.tokens) for s in sentences], dtype=torch.long)
+    return torch.repeat_interleave(sources, lengths)[:, None]
 
 
 def join_latin_runs(sentence: Sentence) -> Sentence:
@@ -235,7 +250,7 @@ def join_latin_runs(sentence: Sentence) -> Sentence:
     end_of = {b: index + 1 for index, (_, b) in enumerate(groups)}
     joined = [Span(first_of[s.start], end_of[s.end], s.label) for s in entity_spans]
     tokens = tuple("".join(sentence.tokens[a:b]) for a, b in groups)
-    return Sentence(tokens, tuple(to_tags(joined, len(tokens), Scheme.BIOES)), sentence.line)
+    return Sentence(tokens, tuple(to_tags(joined, len(tokens), Scheme.BIOES)), sentence.line, sentence.source)
 
 
 def _start_or_resume(run: LiveRun, facts: RunFacts, checkpointing: Checkpointing, world: World | None = None) -> None:

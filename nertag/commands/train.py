@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -15,6 +15,7 @@ from ..corpus_dataset import CorpusSource, read_sentences, source_name
 from ..distributed import World, everywhere, on_main
 from ..errors import InputError
 from ..finetune import InitialModel, check_out_is_not_init, init_facts, load_initial
+from ..model import style_id
 from ..safe_write import check_folder_target, remove_own_folder
 from ..schemes import label_of
 from ..serialize import save
@@ -54,7 +55,9 @@ def train_from_files(
     init = everywhere(world, lambda: load_initial(job.init, job.keep_labels)) if job.init is not None else None
     kept = init.labels if init is not None and init.keep_labels else []
     train_sentences, dev_sentences, dev_name = everywhere(world, lambda: read_corpora(job, settings.seed, kept))
-    config = configure(train_sentences)
+    config, style_rows = named_styles(configure(train_sentences), job.train)
+    if config.style_dim:
+        train_sentences = [replace(s, source=style_rows[s.source - 1]) for s in train_sentences]
     teacher = everywhere(world, lambda: load_teacher(job.teacher, settings.device)) if job.teacher is not None else None
     tagger, history = train(
         train_sentences, dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
@@ -72,6 +75,26 @@ def train_from_files(
 
     on_main(world, write)
     return tagger, history
+
+
+def named_styles(config: ModelConfig, train_sources: Sequence[CorpusSource]) -> tuple[ModelConfig, list[int]]:
+    """A style model's config with its styles named after the --train corpora, in order, and the
+    style row (:func:`nertag.model.style_id`) each corpus trains; other configs as they are.
+
+    A model being fine-tuned keeps its styles: a corpus named as one of them trains that style,
+    any other corpus the style the model tags in, which is the one a user's own data should refine.
+    """
+    if not config.style_dim:
+        return config, [0] * len(train_sources)
+    names = tuple(
+        source_name(os.path.normpath(source) if isinstance(source, (str, os.PathLike)) else source) for source in train_sources
+    )
+    if not config.styles:
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"--style-dim learns one style per --train corpus, and more than one is named {', '.join(repeated)}: give each a distinct file name")
+        config = replace(config, styles=names)
+    return config, [style_id(config, name if name in config.styles else config.tag_style) for name in names]
 
 
 def load_teacher(model: str, device: str) -> Tagger:
@@ -135,7 +158,8 @@ def read_sources(
     dev_corpus = read_sentences(dev_source, tag_column, encoding) if dev_source is not None else []
     _check_label_map(label_map, [*corpora, dev_corpus])
     # Mapped corpus by corpus: each keeps its own scheme (BIOES news beside BIO web text).
-    train_sentences = [s for corpus in corpora for s in relabel_corpus(corpus, label_map)]
+    # Each sentence remembers its corpus (1, 2, ...), which a model with corpus styles learns from.
+    train_sentences = [replace(s, source=k) for k, corpus in enumerate(corpora, 1) for s in relabel_corpus(corpus, label_map)]
     kept_labels = list(kept_labels)
     if not kept_labels and not any(tag != "O" for s in train_sentences for tag in s.tags):
         raise ValueError("the training corpora hold no entities" + (" once the label map is applied" if label_map else ""))

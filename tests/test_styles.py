@@ -1,0 +1,150 @@
+"""Corpus styles: a model trained on several corpora learns each one's conventions, and tags in
+the one it is told to (nertag train --style-dim / --tag-style, tag and score --style, load(style=))."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from nertag.config import ModelConfig
+from nertag.conll import Sentence
+
+PLACES = ["北京", "上海", "广州", "深圳", "南京"]
+VERBS = ["在", "去了", "来到", "离开"]
+
+
+def _corpus(path: Path, brand_tag: str) -> Path:
+    """Sentences "苹果在北京" and the like; the two corpora disagree on whether 苹果 is an ORG."""
+    lines = []
+    for place in PLACES:
+        for verb in VERBS:
+            brand = ["B-ORG", "I-ORG"] if brand_tag == "ORG" else ["O", "O"]
+            for char, tag in zip(f"苹果{verb}{place}", brand + ["O"] * len(verb) + ["B-LOC", "I-LOC"]):
+                lines.append(f"{char} {tag}")
+            lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def style_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("styles")
+    brands = _corpus(folder / "brands.bio", "ORG")
+    plain = _corpus(folder / "plain.bio", "O")
+    out = folder / "model"
+    result = CliRunner().invoke(main, [
+        "train", "--train", str(brands), "--train", str(plain), "--dev", str(brands), "--out", str(out),
+        "--epochs", "12", "--patience", "12", "--lr", "0.02", "--hidden-size", "16", "--word-dim", "16",
+        "--bigram-dim", "8", "--segment-dim", "0", "--style-dim", "4", "--tag-style", "brands.bio",
+    ])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _labels(model: Path, style: str | None) -> list[str]:
+    from nertag import load
+
+    return [entity.label for entity in load(model, style=style).tag("苹果来到上海")]
+
+
+def test_each_style_follows_its_corpus(style_model: Path) -> None:
+    model = json.loads((style_model / "config.json").read_text(encoding="utf-8"))["model"]
+    assert model["styles"] == ["brands.bio", "plain.bio"] and model["tag_style"] == "brands.bio"
+    assert _labels(style_model, None) == ["ORG", "LOC"]  # the model's own tag style
+    assert _labels(style_model, "plain.bio") == ["LOC"]
+    assert "LOC" in _labels(style_model, "")  # the mixture still finds what both agree on
+
+
+def test_unknown_styles_are_refused(style_model: Path, zh_model_dir: Path) -> None:
+    from nertag import load
+
+    with pytest.raises(ValueError, match="brands.bio, plain.bio"):
+        load(style_model, style="news.txt")
+    with pytest.raises(ValueError, match="without --style-dim"):
+        load(zh_model_dir, style="plain.bio")
+    tagger = load(style_model)
+    tagger.style = "plain.bio"
+    assert tagger.style == "plain.bio"
+
+
+def test_tag_and_score_take_a_style(style_model: Path, tmp_path: Path) -> None:
+    tagged = CliRunner().invoke(main, ["tag", "--model", str(style_model), "--style", "plain.bio"], input="苹果来到上海\n")
+    assert tagged.exit_code == 0, tagged.output
+    assert [e["label"] for e in json.loads(tagged.stdout)["entities"]] == ["LOC"]
+    refused = CliRunner().invoke(main, ["tag", "--style", "plain.bio"], input="苹果\n")
+    assert refused.exit_code == 2 and "--model" in refused.output
+    gold = _corpus(tmp_path / "gold.bio", "O")
+    scored = CliRunner().invoke(main, ["score", str(gold), "--model", str(style_model), "--style", "plain.bio", "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["micro"]["f1"] == pytest.approx(1.0)
+
+
+def test_the_onnx_backend_computes_in_the_chosen_style(style_model: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from nertag import load
+
+    tagger = load(style_model, backend="onnx", style="plain.bio")
+    assert tagger.style == "plain.bio"
+    assert [e.label for e in tagger.tag("苹果来到上海")] == ["LOC"]
+    with pytest.raises(ValueError, match="exported"):
+        tagger.style = "brands.bio"
+
+
+def test_style_corpora_need_distinct_names(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = _corpus(tmp_path / "a" / "train.bio", "ORG"), _corpus(tmp_path / "b" / "train.bio", "O")
+    result = CliRunner().invoke(main, [
+        "train", "--train", str(first), "--train", str(second), "--dev", str(first), "--out", str(tmp_path / "m"),
+        "--epochs", "1", "--hidden-size", "8", "--style-dim", "4",
+    ])
+    assert result.exit_code != 0 and "train.bio" in result.output and "distinct" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_style_settings_are_checked() -> None:
+    assert ModelConfig.from_json(ModelConfig(style_dim=4, styles=("a", "b")).to_json()).styles == ("a", "b")
+    for bad, message in [
+        (dict(styles=("a",)), "style_dim"),
+        (dict(tag_style="a"), "style_dim"),
+        (dict(style_dim=4, styles=("a", "a")), "distinct"),
+        (dict(style_dim=4, styles=("a", "")), "corpus names"),
+        (dict(style_dim=4, styles=("a",), tag_style="b"), "not one of"),
+        (dict(style_dim=4, styles="ab"), "corpus names"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            ModelConfig(**bad)
+
+
+def test_a_sentence_source_is_not_part_of_its_value() -> None:
+    first = Sentence(("a",), ("O",), 1, source=1)
+    assert first == Sentence(("a",), ("O",), 1, source=2)
+    assert first.with_tags(["B-X"]).source == 1
+
+
+def test_corpora_are_named_as_styles_and_fine_tuning_keeps_them() -> None:
+    from nertag.commands.train import named_styles
+
+    fresh, rows = named_styles(ModelConfig(style_dim=4), ["data/a.bio", "other/b.bio/"])
+    assert fresh.styles == ("a.bio", "b.bio") and rows == [1, 2]
+    assert named_styles(ModelConfig(), ["a.bio", "a.bio"]) == (ModelConfig(), [0, 0])  # no styles: anything goes
+    # Fine-tuning: a corpus named as a style trains it; another trains the style the model tags in.
+    initial = ModelConfig(style_dim=4, styles=("a.bio", "b.bio"), tag_style="b.bio")
+    assert named_styles(initial, ["mine.bio", "a.bio"]) == (initial, [2, 1])
+    mixture = ModelConfig(style_dim=4, styles=("a.bio", "b.bio"))
+    assert named_styles(mixture, ["mine.bio"]) == (mixture, [0])
+
+
+def test_a_style_model_fine_tunes_on_a_corpus_of_another_name(style_model: Path, tmp_path: Path) -> None:
+    mine = _corpus(tmp_path / "mine.bio", "O")
+    out = tmp_path / "tuned"
+    result = CliRunner().invoke(main, [
+        "train", "--init", str(style_model), "--train", str(mine), "--dev", str(mine), "--out", str(out), "--epochs", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    model = json.loads((out / "config.json").read_text(encoding="utf-8"))["model"]
+    assert model["styles"] == ["brands.bio", "plain.bio"] and model["tag_style"] == "brands.bio"
