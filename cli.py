@@ -117,7 +117,7 @@ def _load_tagger(model: str, device: str, precision: str = "auto", backend: str 
     return load(model, device, precision, backend, style=style)
 
 
-_STYLE_HELP = "With --model trained with --style-dim: tag in the style of this training corpus (its file name); \"\" is their mixture. Default: the model's own."
+_STYLE_HELP = "With --model trained with --style-dim: tag in the style of this training corpus (its file name), or a blend such as a.bio=0.8,b.bio=0.2; \"\" is the learned mixture. Default: the model's own."
 
 
 @main.command("train")
@@ -161,7 +161,7 @@ _STYLE_HELP = "With --model trained with --style-dim: tag in the style of this t
 @click.option("--latin-runs/--no-latin-runs", default=None, help="Char-unit models: a run of Latin letters and digits is one token.")
 @click.option("--shape-dim", type=int, default=None, help="Embedding size of each token's shape (CJK, Capitalised, digits...); 0 turns it off.")
 @click.option("--style-dim", type=int, default=None, help="With several --train corpora: learn each one's conventions as a style, an embedding of this size; 0 (default) mixes them.")
-@click.option("--tag-style", default=None, help="With --style-dim: the style tagging follows, a --train file name (default: the mixture of all).")
+@click.option("--tag-style", default=None, help="With --style-dim: the style tagging (and dev) follows: a --train file name, or a blend such as a.bio=0.8,b.bio=0.2 (default: the learned mixture).")
 @click.option("--min-word-count", type=int, default=None, help="Rarer training tokens become <unk>.")
 @click.option("--min-bigram-count", type=int, default=None)
 @click.option("--min-segment-count", type=int, default=None, help="Rarer segmenter words become <unk> (counted per character).")

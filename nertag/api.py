@@ -58,7 +58,8 @@ def load(
     "dictionary", "model" or "gaps" (see :mod:`nertag.merge`).
 
     ``style``, for a model trained with corpus styles (``nertag train --style-dim``): the training
-    corpus whose conventions tagging follows, by file name, or "" for their mixture; None keeps
+    corpus whose conventions tagging follows, by file name, a blend of them such as
+    "a.bio=0.8,b.bio=0.2", or "" for their learned mixture; None keeps
     the model's own choice (its ``tag_style``).
     """
     extra = extra_entities(dictionary, rules, patterns, policy)

@@ -27,6 +27,24 @@ _SIZES = {"word_dim": 4096, "char_dim": 4096, "char_hidden": 4096, "bigram_dim":
 MAX_STYLES = 256  # corpora a style model may name; each is one embedding row
 
 
+def parse_style(spec: str) -> dict[str, float]:
+    """A tag style as weights by corpus name: "a.bio" is {"a.bio": 1.0}; "a.bio=0.8,b.bio=0.2" blends
+    the two styles' embeddings in those proportions; "" (the learned mixture) is {}."""
+    weights: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, equals, weight = part.rpartition("=")
+        if not equals:
+            name, weight = part, "1"
+        try:
+            value = float(weight)
+        except ValueError:
+            value = math.nan
+        if not name or name in weights or not 0 < value < math.inf:
+            raise ValueError(f"style {spec!r}: expected a corpus name, or names with positive weights such as a.bio=0.8,b.bio=0.2")
+        weights[name] = value
+    return weights
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a model before its weights are loaded."""
@@ -57,7 +75,7 @@ class ModelConfig:
     # an organisation) are learned per corpus instead of blurred; tagging reads ``tag_style``.
     style_dim: int = 0  # 0: no styles
     styles: tuple[str, ...] = ()  # the training corpora's names, in --train order
-    tag_style: str = ""  # the style tagging follows: one of ``styles``, or "" for their mixture
+    tag_style: str = ""  # the style tagging follows: one of ``styles``, a blend (see parse_style), or "" for the mixture
 
     def __post_init__(self) -> None:
         if self.token_unit not in ("char", "word"):
@@ -98,9 +116,10 @@ class ModelConfig:
         if (styles or self.tag_style) and not self.style_dim:
             raise ValueError("styles (and a tag_style) need style_dim > 0")
         if not isinstance(self.tag_style, str):
-            raise ValueError(f"tag_style must be a corpus name or \"\", got {self.tag_style!r}")
-        if self.tag_style and styles and self.tag_style not in styles:
-            raise ValueError(f"tag_style {self.tag_style!r} is not one of the model's styles ({', '.join(styles)}); \"\" is their mixture")
+            raise ValueError(f"tag_style must be a corpus name, a blend or \"\", got {self.tag_style!r}")
+        unknown = sorted(set(parse_style(self.tag_style)) - set(styles)) if styles else []
+        if unknown:
+            raise ValueError(f"tag_style names {', '.join(unknown)}, not one of the model's styles ({', '.join(styles)}); \"\" is their mixture")
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # styles stay a tuple, which json writes as a list

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 # Settings that leave the network's shape and meaning alone: they pick which new items join the
 # vocabularies, or regularise training. Every other ModelConfig field is the architecture, which
 # fine-tuning takes from the initial model.
-TUNABLE = frozenset({"min_word_count", "min_bigram_count", "min_segment_count", "dropout", "word_dropout"})
+# Settings a fine-tuning run may change: they shape no weight (tag_style only picks which style rows tagging reads).
+TUNABLE = frozenset({"min_word_count", "min_bigram_count", "min_segment_count", "dropout", "word_dropout", "tag_style"})
 
 
 @dataclass(frozen=True)

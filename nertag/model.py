@@ -12,7 +12,7 @@ from torch import nn
 
 from .batch import SHAPE_CLASSES, Batch
 from .birnn import bidirectional
-from .config import ModelConfig
+from .config import ModelConfig, parse_style
 from .crf import CRF
 from .schemes import Scheme, allowed_transitions, continuation_tags
 
@@ -105,7 +105,8 @@ class BiLstmCrf(nn.Module):
             # Row 0 is the mixture of all corpora, rows 1..K the corpora in --train order.
             self.style_embedding = nn.Embedding(len(config.styles) + 1, config.style_dim)
             size += config.style_dim
-        self.tag_style_id = style_id(config, config.tag_style)
+        self.tag_style = config.tag_style
+        self.tag_style_weights = style_weights(config, config.tag_style)  # (styles + 1,) over the embedding rows
         if config.lexicon:
             if lexicon_width < 1:
                 raise ValueError(f"a lexicon model needs lexicon_width >= 1, got {lexicon_width}")
@@ -144,22 +145,34 @@ class BiLstmCrf(nn.Module):
             assert batch.lexicon is not None
             parts.append(batch.lexicon)
         if self.style_embedding is not None:
-            parts.append(self.style_embedding(self._style_ids(batch)))  # (batch, time, style_dim)
+            parts.append(self._styles(batch))  # (batch, time, style_dim)
         inputs = self.dropout(torch.cat(parts, dim=2))
         encoded = torch.cat(bidirectional(self.encoder, inputs, batch.lengths), dim=2)
         return self.emission(self.dropout(encoded))
 
-    def _style_ids(self, batch: Batch) -> torch.Tensor:
-        """(batch, time) style of every token: its corpus's in training, where a MIXED_STYLE_RATE
-        share of the sentences read the mixture instead (so that it is learned too); the tagging
-        style otherwise."""
+    def _styles(self, batch: Batch) -> torch.Tensor:
+        """(batch, time, style_dim) style embedding of every token: its corpus's in training, where a
+        MIXED_STYLE_RATE share of the sentences read the mixture instead (so that it is learned
+        too); the tagging style otherwise."""
+        assert self.style_embedding is not None
         if batch.styles is None:
-            return torch.full_like(batch.words, self.tag_style_id)
+            return self.tag_style_vector().expand(batch.words.size(0), batch.words.size(1), -1)
         ids = batch.styles[..., 0]
         if self.training:
             keep = torch.rand(ids.size(0), 1, device=ids.device) >= MIXED_STYLE_RATE
             ids = ids * keep
-        return ids
+        return self.style_embedding(ids)
+
+    def tag_style_vector(self) -> torch.Tensor:
+        """(style_dim,) the embedding tagging reads: the tag style's rows, blended by their weights."""
+        assert self.style_embedding is not None
+        weight = self.style_embedding.weight
+        return self.tag_style_weights.to(weight.device, weight.dtype) @ weight
+
+    def set_tag_style(self, spec: str) -> None:
+        """Tag in style ``spec`` (see :func:`nertag.config.parse_style`) from now on."""
+        self.tag_style_weights = style_weights(self.config, spec)
+        self.tag_style = spec
 
     def _to_unknown(self, ids: torch.Tensor) -> torch.Tensor:
         """Replace a ``word_dropout`` share of the non-padding ids with <unk>."""
@@ -176,6 +189,19 @@ class BiLstmCrf(nn.Module):
         return self.crf.distillation_loss(emissions, batch.tags, batch.mask, batch.teacher, teacher_weight).mean()
 
 
+def style_weights(config: ModelConfig, spec: str) -> torch.Tensor:
+    """(len(styles) + 1,) weights over the style embedding's rows for tag style ``spec``, summing
+    to 1: row 0 alone for "" (the mixture), else the named corpora's rows (1..K) in proportion."""
+    weights = torch.zeros(len(config.styles) + 1)
+    parsed = parse_style(spec)
+    if not parsed:
+        weights[0] = 1.0
+        return weights
+    for name, weight in parsed.items():
+        weights[style_id(config, name)] = weight
+    return weights / weights.sum()
+
+
 def style_id(config: ModelConfig, name: str) -> int:
     """The embedding row of style ``name`` ("" is the mixture, row 0)."""
     if not name:
@@ -184,6 +210,13 @@ def style_id(config: ModelConfig, name: str) -> int:
         known = ", ".join(config.styles) or "none: it was trained without --style-dim"
         raise ValueError(f"style {name!r}: the model's styles are {known}; \"\" is their mixture")
     return config.styles.index(name) + 1
+
+
+def main_style(spec: str) -> str:
+    """The corpus a tag style weighs most ("" for the mixture): the style a corpus of another name
+    trains when a style model is fine-tuned."""
+    parsed = parse_style(spec)
+    return max(parsed, key=lambda name: parsed[name]) if parsed else ""
 
 
 def build_network(config: ModelConfig, tags: Sequence[str], sizes: dict[str, int], device: str | torch.device = "cpu") -> BiLstmCrf:

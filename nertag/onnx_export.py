@@ -137,7 +137,7 @@ class EmissionNetwork(nn.Module):
         self.shape_embedding = net.shape_embedding
         self.lexicon = net.config.lexicon
         # A style model reads the embedding of the style it tags in: one constant vector.
-        style = net.style_embedding.weight[net.tag_style_id].detach().clone() if net.style_embedding is not None else None
+        style = net.tag_style_vector().detach().clone() if net.style_embedding is not None else None
         self.style: torch.Tensor | None
         self.register_buffer("style", style)
         self.encoder = Bidirectional(net.encoder)

@@ -11,7 +11,7 @@ from .crf import CRF
 from .features import Batch, EncodedCorpus, FeatureEncoder
 from .hardware import resolve_precision
 from .merge import ExtraEntities
-from .model import BiLstmCrf, style_id
+from .model import BiLstmCrf
 from .records import Entity, Reading, TaggedText, entity_at
 from .schemes import Scheme, Span, labels_of, spans, to_tags
 from .tokenize import char_tokens, run_groups, sentences, word_tokens
@@ -73,10 +73,9 @@ class Tagger:
     @property
     def style(self) -> str:
         """The corpus style tagging follows, for a model trained with styles
-        (:class:`~nertag.config.ModelConfig`): one of ``config.styles``, or "" for their mixture."""
-        if self.net is None:
-            return self.config.tag_style
-        return self.config.styles[self.net.tag_style_id - 1] if self.net.tag_style_id else ""
+        (:class:`~nertag.config.ModelConfig`): one of ``config.styles``, a blend such as
+        "a.bio=0.8,b.bio=0.2" (:func:`~nertag.config.parse_style`), or "" for the learned mixture."""
+        return self.config.tag_style if self.net is None else self.net.tag_style
 
     @style.setter
     def style(self, name: str) -> None:
@@ -84,7 +83,7 @@ class Tagger:
             if name != self.config.tag_style:
                 raise ValueError(f"style {name!r}: an exported network tags in the style it was exported with ({self.config.tag_style!r})")
             return
-        self.net.tag_style_id = style_id(self.config, name)
+        self.net.set_tag_style(name)
 
     @property
     def backend(self) -> str:

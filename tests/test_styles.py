@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from cli import main
@@ -59,6 +60,17 @@ def test_each_style_follows_its_corpus(style_model: Path) -> None:
     assert "LOC" in _labels(style_model, "")  # the mixture still finds what both agree on
 
 
+def test_blended_styles_move_between_the_corpora(style_model: Path) -> None:
+    from nertag import load
+
+    tagger = load(style_model, style="brands.bio=0.75,plain.bio=0.25")
+    assert tagger.style == "brands.bio=0.75,plain.bio=0.25"
+    assert tagger.net is not None
+    vectors = tagger.net.style_embedding.weight
+    assert torch.allclose(tagger.net.tag_style_vector(), 0.75 * vectors[1] + 0.25 * vectors[2])
+    assert _labels(style_model, "brands.bio=3,plain.bio=1") == [e.label for e in tagger.tag("苹果来到上海")]
+
+
 def test_unknown_styles_are_refused(style_model: Path, zh_model_dir: Path) -> None:
     from nertag import load
 
@@ -90,6 +102,13 @@ def test_the_onnx_backend_computes_in_the_chosen_style(style_model: Path) -> Non
     tagger = load(style_model, backend="onnx", style="plain.bio")
     assert tagger.style == "plain.bio"
     assert [e.label for e in tagger.tag("苹果来到上海")] == ["LOC"]
+    blend = "brands.bio=0.6,plain.bio=0.4"
+    onnx, torch_tagger = load(style_model, backend="onnx", style=blend), load(style_model, style=blend)
+    texts = ["苹果来到上海", "苹果离开北京，去了深圳"]
+    def found(tagger) -> list[list[tuple[int, int, str]]]:
+        return [[(e.start, e.end, e.label) for e in r.entities] for r in tagger.tag_texts(texts)]
+
+    assert found(onnx) == found(torch_tagger)
     with pytest.raises(ValueError, match="exported"):
         tagger.style = "brands.bio"
 
@@ -115,6 +134,10 @@ def test_style_settings_are_checked() -> None:
         (dict(style_dim=4, styles=("a", "")), "corpus names"),
         (dict(style_dim=4, styles=("a",), tag_style="b"), "not one of"),
         (dict(style_dim=4, styles="ab"), "corpus names"),
+        (dict(style_dim=4, styles=("a",), tag_style="a=0"), "positive weights"),
+        (dict(style_dim=4, styles=("a",), tag_style="a=x"), "positive weights"),
+        (dict(style_dim=4, styles=("a", "b"), tag_style="a=1,a=2"), "positive weights"),
+        (dict(style_dim=4, styles=("a", "b"), tag_style="a=0.5,c=0.5"), "not one of"),
     ]:
         with pytest.raises(ValueError, match=message):
             ModelConfig(**bad)
@@ -135,6 +158,8 @@ def test_corpora_are_named_as_styles_and_fine_tuning_keeps_them() -> None:
     # Fine-tuning: a corpus named as a style trains it; another trains the style the model tags in.
     initial = ModelConfig(style_dim=4, styles=("a.bio", "b.bio"), tag_style="b.bio")
     assert named_styles(initial, ["mine.bio", "a.bio"]) == (initial, [2, 1])
+    blended = ModelConfig(style_dim=4, styles=("a.bio", "b.bio"), tag_style="a.bio=0.3,b.bio=0.7")
+    assert named_styles(blended, ["mine.bio"]) == (blended, [2])
     mixture = ModelConfig(style_dim=4, styles=("a.bio", "b.bio"))
     assert named_styles(mixture, ["mine.bio"]) == (mixture, [0])
 
@@ -148,3 +173,11 @@ def test_a_style_model_fine_tunes_on_a_corpus_of_another_name(style_model: Path,
     assert result.exit_code == 0, result.output
     model = json.loads((out / "config.json").read_text(encoding="utf-8"))["model"]
     assert model["styles"] == ["brands.bio", "plain.bio"] and model["tag_style"] == "brands.bio"
+    # The tag style is no part of the architecture: a fine-tuning run may choose another.
+    reblended = tmp_path / "reblended"
+    result = CliRunner().invoke(main, [
+        "train", "--init", str(style_model), "--train", str(mine), "--dev", str(mine), "--out", str(reblended),
+        "--epochs", "1", "--tag-style", "brands.bio=0.5,plain.bio=0.5",
+    ])
+    assert result.exit_code == 0, result.output
+    assert json.loads((reblended / "config.json").read_text(encoding="utf-8"))["model"]["tag_style"] == "brands.bio=0.5,plain.bio=0.5"

@@ -15,7 +15,7 @@ from ..corpus_dataset import CorpusSource, read_sentences, source_name
 from ..distributed import World, everywhere, on_main
 from ..errors import InputError
 from ..finetune import InitialModel, check_out_is_not_init, init_facts, load_initial
-from ..model import style_id
+from ..model import main_style, style_id
 from ..safe_write import check_folder_target, remove_own_folder
 from ..schemes import label_of
 from ..serialize import save
@@ -82,7 +82,8 @@ def named_styles(config: ModelConfig, train_sources: Sequence[CorpusSource]) -> 
     style row (:func:`nertag.model.style_id`) each corpus trains; other configs as they are.
 
     A model being fine-tuned keeps its styles: a corpus named as one of them trains that style,
-    any other corpus the style the model tags in, which is the one a user's own data should refine.
+    any other corpus the style the model tags in (the one it weighs most), which is the one a
+    user's own data should refine.
     """
     if not config.style_dim:
         return config, [0] * len(train_sources)
@@ -94,7 +95,7 @@ def named_styles(config: ModelConfig, train_sources: Sequence[CorpusSource]) -> 
         if repeated:
             raise ValueError(f"--style-dim learns one style per --train corpus, and more than one is named {', '.join(repeated)}: give each a distinct file name")
         config = replace(config, styles=names)
-    return config, [style_id(config, name if name in config.styles else config.tag_style) for name in names]
+    return config, [style_id(config, name if name in config.styles else main_style(config.tag_style)) for name in names]
 
 
 def load_teacher(model: str, device: str) -> Tagger:
