@@ -196,6 +196,8 @@ def train_command(
         raise click.UsageError("give --dev FILE, or --dev-fraction to hold out part of --train")
     if dev_path is not None and options["dev_fraction"]:
         raise click.UsageError("give --dev FILE or --dev-fraction, not both")
+    if options["tag_style"] is not None and not options["style_dim"] and options["init"] is None:
+        raise click.UsageError("--tag-style picks one of the styles --style-dim learns; give --style-dim too")
 
     settings = TrainConfig(
         epochs=options["epochs"], batch_size=options["batch_size"], lr=options["lr"], lr_decay=options["lr_decay"],

@@ -186,18 +186,19 @@ def fit(
     :mod:`nertag.corpus_dataset`), so corpora can be sliced and mixed with the datasets library
     first; a list of them is trained on together. Without ``dev``, a seeded ``dev_fraction`` of
     train is held out. ``model_options`` override :class:`~nertag.config.ModelConfig` fields
-    (``hidden_size=128``...). For checkpoints and resuming, use ``nertag train``.
+    (``hidden_size=128``...; ``style_dim=8`` learns each corpus of the list as a style, named
+    by its file name). For checkpoints and resuming, use ``nertag train``.
 
     ``init`` (a built-in name such as ``"zh-general"`` or a model folder) fine-tunes that model
     (:mod:`nertag.finetune`): its architecture and vocabularies are kept, so ``model_options`` may
-    only change min counts and dropout; its labels missing from ``train`` are dropped unless
+    only change min counts, dropout and the tag style; its labels missing from ``train`` are dropped unless
     ``keep_labels``. ``out`` may not be its folder.
 
     ``teacher`` (a model, a built-in name or a folder, decoding the same tags) distils it into the
     new model (:mod:`nertag.distill`), with ``settings.teacher_weight`` or else 0.5. Column files
     are read in ``encoding``.
     """
-    from .commands.train import load_teacher, read_sources, training_facts
+    from .commands.train import load_teacher, read_sources, training_facts, with_styles
     from .config import TrainConfig
     from .finetune import check_out_is_not_init, finetune_config, load_initial
     from .safe_write import check_folder_target
@@ -230,6 +231,7 @@ def fit(
         finetune_config(initial.tagger.config, initial.name, model_options) if initial is not None
         else default_config(train_sentences, **model_options)
     )
+    config, train_sentences = with_styles(config, sources, train_sentences)
     tagger, history = run_training(train_sentences, dev_sentences, config, settings, init=initial, teacher=teacher)
     if model_folder is not None:
         facts = training_facts(sources, dev_name, train_sentences, mapping, history, settings, {}, initial, tagger)

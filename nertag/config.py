@@ -28,9 +28,11 @@ MAX_STYLES = 256  # corpora a style model may name; each is one embedding row
 
 
 def parse_style(spec: str) -> dict[str, float]:
-    """A tag style as weights by corpus name: "a.bio" is {"a.bio": 1.0}; "a.bio=0.8,b.bio=0.2" blends
-    the two styles' embeddings in those proportions; "" (the learned mixture) is {}."""
+    """A tag style as proportions by corpus name: "a.bio" is {"a.bio": 1.0}; "a.bio=4,b.bio=1" is
+    {"a.bio": 0.8, "b.bio": 0.2}, a blend of the two styles' embeddings; "" (the learned mixture) is {}."""
     weights: dict[str, float] = {}
+    if spec.strip() and not spec.strip(" ,"):
+        raise ValueError(f"style {spec!r}: expected a corpus name, or names with positive weights such as a.bio=0.8,b.bio=0.2")
     for part in filter(None, (p.strip() for p in spec.split(","))):
         name, equals, weight = part.rpartition("=")
         if not equals:
@@ -42,7 +44,11 @@ def parse_style(spec: str) -> dict[str, float]:
         if not name or name in weights or not 0 < value < math.inf:
             raise ValueError(f"style {spec!r}: expected a corpus name, or names with positive weights such as a.bio=0.8,b.bio=0.2")
         weights[name] = value
-    return weights
+    total = sum(weights.values())
+    if weights and not 0 < total < math.inf:
+        raise ValueError(f"style {spec!r}: the weights must have a positive, finite sum")
+    # As proportions, so that float32 arithmetic neither overflows (1e39) nor divides 0 by 0 (1e-50).
+    return {name: value / total for name, value in weights.items()}
 
 
 @dataclass(frozen=True)
@@ -111,8 +117,13 @@ class ModelConfig:
             object.__setattr__(self, "styles", styles)  # read from JSON as a list
         if not isinstance(styles, tuple) or not all(isinstance(name, str) and name for name in styles):
             raise ValueError(f"styles must be a list of corpus names, got {self.styles!r}")
-        if len(styles) > MAX_STYLES or len(set(styles)) != len(styles):
-            raise ValueError(f"styles must be at most {MAX_STYLES} distinct names, got {len(styles)}")
+        if len(styles) > MAX_STYLES:
+            raise ValueError(f"styles: at most {MAX_STYLES} corpora, got {len(styles)}")
+        if len(set(styles)) != len(styles):
+            raise ValueError(f"styles must be distinct names, got {', '.join(styles)}")
+        awkward = [name for name in styles if "," in name or "=" in name or name != name.strip()]
+        if awkward:
+            raise ValueError(f"style names are corpus file names without ',', '=' or outer spaces (a tag style could not name them): rename {', '.join(awkward)}")
         if (styles or self.tag_style) and not self.style_dim:
             raise ValueError("styles (and a tag_style) need style_dim > 0")
         if not isinstance(self.tag_style, str):

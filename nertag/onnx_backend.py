@@ -7,8 +7,6 @@ dynamic programs are small tensor loops that gain nothing from a graph runtime.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -138,5 +136,4 @@ def onnx_tagger(tagger: Tagger, precision: str = "float32") -> Tagger:
     check_cpu(str(tagger.device))
     graph = onnx_bytes(tagger)
     source = OnnxEmissions(graph, input_names(tagger.config), OUTPUT, "exported network", len(tagger.tags))
-    config = replace(tagger.config, tag_style=tagger.style)  # the style the graph computes in
-    return Tagger(config, tagger.features, None, precision, emissions=source, crf=tagger.crf)
+    return Tagger(tagger.config, tagger.features, None, precision, emissions=source, crf=tagger.crf)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator, Protocol, Sequence
 
 import torch
 
-from .config import ModelConfig
+from .config import ModelConfig, parse_style
 from .crf import CRF
 from .features import Batch, EncodedCorpus, FeatureEncoder
 from .hardware import resolve_precision
@@ -75,15 +76,16 @@ class Tagger:
         """The corpus style tagging follows, for a model trained with styles
         (:class:`~nertag.config.ModelConfig`): one of ``config.styles``, a blend such as
         "a.bio=0.8,b.bio=0.2" (:func:`~nertag.config.parse_style`), or "" for the learned mixture."""
-        return self.config.tag_style if self.net is None else self.net.tag_style
+        return self.config.tag_style
 
     @style.setter
     def style(self, name: str) -> None:
         if self.net is None:
-            if name != self.config.tag_style:
+            if parse_style(name) != parse_style(self.config.tag_style):
                 raise ValueError(f"style {name!r}: an exported network tags in the style it was exported with ({self.config.tag_style!r})")
             return
         self.net.set_tag_style(name)
+        self.config = replace(self.config, tag_style=name)  # saved with the model
 
     @property
     def backend(self) -> str:

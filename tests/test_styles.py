@@ -80,7 +80,13 @@ def test_unknown_styles_are_refused(style_model: Path, zh_model_dir: Path) -> No
         load(zh_model_dir, style="plain.bio")
     tagger = load(style_model)
     tagger.style = "plain.bio"
-    assert tagger.style == "plain.bio"
+    assert tagger.style == tagger.config.tag_style == "plain.bio"  # and so saved with it
+    for odd in ("brands.bio=1e39", "brands.bio=1e-50,plain.bio=1e-50"):
+        tagger.style = odd  # proportions: no overflow, no 0/0
+        assert tagger.net is not None and torch.isfinite(tagger.net.tag_style_vector()).all()
+    for bad in (",", "brands.bio=0", "brands.bio=inf", "brands.bio=1e308,plain.bio=1e308"):
+        with pytest.raises(ValueError, match="style"):
+            tagger.style = bad
 
 
 def test_tag_and_score_take_a_style(style_model: Path, tmp_path: Path) -> None:
@@ -111,6 +117,7 @@ def test_the_onnx_backend_computes_in_the_chosen_style(style_model: Path) -> Non
     assert found(onnx) == found(torch_tagger)
     with pytest.raises(ValueError, match="exported"):
         tagger.style = "brands.bio"
+    tagger.style = "plain.bio=2"  # the same style, written another way
 
 
 def test_style_corpora_need_distinct_names(tmp_path: Path) -> None:
@@ -131,6 +138,8 @@ def test_style_settings_are_checked() -> None:
         (dict(styles=("a",)), "style_dim"),
         (dict(tag_style="a"), "style_dim"),
         (dict(style_dim=4, styles=("a", "a")), "distinct"),
+        (dict(style_dim=4, styles=("a,b.bio",)), "rename a,b.bio"),
+        (dict(style_dim=4, styles=("v=2.bio",)), "rename v=2.bio"),
         (dict(style_dim=4, styles=("a", "")), "corpus names"),
         (dict(style_dim=4, styles=("a",), tag_style="b"), "not one of"),
         (dict(style_dim=4, styles="ab"), "corpus names"),
@@ -181,3 +190,22 @@ def test_a_style_model_fine_tunes_on_a_corpus_of_another_name(style_model: Path,
     ])
     assert result.exit_code == 0, result.output
     assert json.loads((reblended / "config.json").read_text(encoding="utf-8"))["model"]["tag_style"] == "brands.bio=0.5,plain.bio=0.5"
+
+
+def test_fit_trains_a_style_model_named_by_its_files(tmp_path: Path) -> None:
+    import nertag
+    from nertag.config import TrainConfig
+
+    brands, plain = _corpus(tmp_path / "brands.bio", "ORG"), _corpus(tmp_path / "plain.bio", "O")
+    tagger = nertag.fit(
+        [brands, plain], brands, settings=TrainConfig(epochs=1), style_dim=4, tag_style="plain.bio", hidden_size=8,
+    )
+    assert tagger.config.styles == ("brands.bio", "plain.bio") and tagger.style == "plain.bio"
+
+
+def test_tag_style_without_style_dim_is_refused_before_reading(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, [
+        "train", "--train", str(tmp_path / "absent.bio"), "--dev-fraction", "0.1", "--out", str(tmp_path / "m"),
+        "--tag-style", "absent.bio",
+    ])
+    assert result.exit_code == 2 and "--style-dim" in result.output

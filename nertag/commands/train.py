@@ -55,9 +55,7 @@ def train_from_files(
     init = everywhere(world, lambda: load_initial(job.init, job.keep_labels)) if job.init is not None else None
     kept = init.labels if init is not None and init.keep_labels else []
     train_sentences, dev_sentences, dev_name = everywhere(world, lambda: read_corpora(job, settings.seed, kept))
-    config, style_rows = named_styles(configure(train_sentences), job.train)
-    if config.style_dim:
-        train_sentences = [replace(s, source=style_rows[s.source - 1]) for s in train_sentences]
+    config, train_sentences = with_styles(configure(train_sentences), job.train, train_sentences)
     teacher = everywhere(world, lambda: load_teacher(job.teacher, settings.device)) if job.teacher is not None else None
     tagger, history = train(
         train_sentences, dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
@@ -75,6 +73,17 @@ def train_from_files(
 
     on_main(world, write)
     return tagger, history
+
+
+def with_styles(
+    config: ModelConfig, train_sources: Sequence[CorpusSource], sentences: Sequence[Sentence]
+) -> tuple[ModelConfig, list[Sentence]]:
+    """The config with its styles named (:func:`named_styles`) and the training sentences (read by
+    :func:`read_sources`, ``source`` = corpus number) with ``source`` set to their style's row."""
+    config, rows = named_styles(config, train_sources)
+    if not config.style_dim:
+        return config, list(sentences)
+    return config, [replace(s, source=rows[s.source - 1]) for s in sentences]
 
 
 def named_styles(config: ModelConfig, train_sources: Sequence[CorpusSource]) -> tuple[ModelConfig, list[int]]:
