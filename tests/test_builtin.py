@@ -55,3 +55,16 @@ def test_bfloat16_tagging_finds_the_same_entities() -> None:
     assert all(abs(a.confidence - b.confidence) < 0.05 for a, b in zip(full, half))
     with pytest.raises(ValueError, match="precision"):
         load("zh-resume", precision="float8")
+
+
+def test_the_chinese_default_tags_in_a_blend_of_its_corpora_styles() -> None:
+    """zh-general learned MSRA's and CLUENER's conventions as styles: by default it splits places as
+    MSRA does; in CLUENER's style it keeps an address whole, as CLUENER does."""
+    general = load("zh-general")
+    assert general.config.styles == ("msra_train.bmes", "cl_train.bio")
+    assert general.style.startswith("msra_train.bmes=")
+    text = "姚明（30）年1月2日出生于河南省郑州市，祖籍浙江宁波，中国职业篮球运动员。"
+    places = {e.text for e in general.tag(text) if e.label == "LOC"}
+    assert {"河南省", "郑州市", "浙江", "宁波"} <= places
+    web = load("zh-general", style="cl_train.bio")
+    assert {"河南省郑州市", "浙江宁波"} <= {e.text for e in web.tag(text) if e.label == "LOC"}
