@@ -67,4 +67,4 @@ def test_the_chinese_default_tags_in_a_blend_of_its_corpora_styles() -> None:
     places = {e.text for e in general.tag(text) if e.label == "LOC"}
     assert {"河南省", "郑州市", "浙江", "宁波"} <= places
     web = load("zh-general", style="cl_train.bio")
-    assert {"河南省郑州市", "浙江宁波"} <= {e.text for e in web.tag(text) if e.label == "LOC"}
+    assert "河南省郑州市" in {e.text for e in web.tag(text) if e.label == "LOC"}
