@@ -75,17 +75,16 @@ def _load_model(model: str | Path, device: str, precision: str, backend: str | N
     if is_export(directory):
         if backend == "torch":
             raise ModelError(f"{directory}: an ONNX export holds no torch weights; load it with backend='onnx' (or None)")
-        exported = load_export(directory, device, precision)
-        if style is not None:
-            exported.style = style  # refused unless it is the style the export computes in
-        return exported
+        # An export refuses any style but the one its graph computes in.
+        return _with_style(load_export(directory, device, precision), style)
     if backend == "onnx":
         check_cpu(device)
-        source = load_directory(directory, "cpu")
-        if style is not None:
-            source.style = style
-        return onnx_tagger(source, precision)
-    tagger = load_directory(directory, device, precision)
+        return onnx_tagger(_with_style(load_directory(directory, "cpu"), style), precision)  # exported in that style
+    return _with_style(load_directory(directory, device, precision), style)
+
+
+def _with_style(tagger: Tagger, style: str | None) -> Tagger:
+    """``tagger`` set to tag in ``style``; None leaves the model's own tag style."""
     if style is not None:
         tagger.style = style
     return tagger

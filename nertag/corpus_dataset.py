@@ -111,5 +111,6 @@ def source_name(source: CorpusSource, full: bool = False) -> str:
     """How a corpus source is named: a path's file name (the path as given with ``full``, for
     errors), or a Dataset by its size."""
     if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source) if full else os.path.basename(os.fspath(source))
+        # normpath first: a folder given as "data/" is named "data", not "".
+        return os.fspath(source) if full else os.path.basename(os.path.normpath(os.fspath(source)))
     return "<dataset>" if full else f"<Dataset of {len(source)} rows>"

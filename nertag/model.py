@@ -105,7 +105,6 @@ class BiLstmCrf(nn.Module):
             # Row 0 is the mixture of all corpora, rows 1..K the corpora in --train order.
             self.style_embedding = nn.Embedding(len(config.styles) + 1, config.style_dim)
             size += config.style_dim
-        self.tag_style = config.tag_style
         self.tag_style_weights = style_weights(config, config.tag_style)  # (styles + 1,) over the embedding rows
         if config.lexicon:
             if lexicon_width < 1:
@@ -172,7 +171,6 @@ class BiLstmCrf(nn.Module):
     def set_tag_style(self, spec: str) -> None:
         """Tag in style ``spec`` (see :func:`nertag.config.parse_style`) from now on."""
         self.tag_style_weights = style_weights(self.config, spec)
-        self.tag_style = spec
 
     def _to_unknown(self, ids: torch.Tensor) -> torch.Tensor:
         """Replace a ``word_dropout`` share of the non-padding ids with <unk>."""

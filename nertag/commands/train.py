@@ -96,9 +96,7 @@ def named_styles(config: ModelConfig, train_sources: Sequence[CorpusSource]) -> 
     """
     if not config.style_dim:
         return config, [0] * len(train_sources)
-    names = tuple(
-        source_name(os.path.normpath(source) if isinstance(source, (str, os.PathLike)) else source) for source in train_sources
-    )
+    names = tuple(source_name(source) for source in train_sources)
     if not config.styles:
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
