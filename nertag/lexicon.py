@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from itertools import accumulate
+from itertools import chain
 from typing import Sequence
 
+import numpy as np
 import torch
 
-from .word_table import MAX_LENGTH as MAX_WORD_LENGTH
-from .word_table import NAME_CLASSES, shipped
+from .word_table import NAME_CLASSES, code_points, shipped
 
 ROLES = 3  # begin, middle, end
 LENGTH_BUCKETS = 4  # 2, 3, 4, 5 or more characters
@@ -40,52 +40,41 @@ def lexicon_features(sentences: Sequence[Sequence[str]]) -> torch.Tensor:
     """A (total tokens, WIDTH) float tensor in [0, 1] for the sentences' tokens in order; 0 where no
     dictionary word plays that part. Words never cross sentences.
 
-    Tokens are joined; a multi-character token takes the features of its first character.
+    Tokens are joined; a multi-character token takes the features of its first character, and a
+    token without characters gets zeros.
     """
-    table = shipped().values  # every word and every prefix of one (prefixes are 0)
-    starts: list[int] = []  # of each dictionary word found, in the concatenated text
-    lengths: list[int] = []
-    counts: list[int] = []
-    name_classes: list[int] = []  # -1 for words that are not names
-    token_starts: list[int] = []  # character offset of each token in the concatenated text
-    offset = 0
-    for tokens in sentences:
-        text = "".join(tokens)
-        for start in range(len(text)):
-            for end in range(start + 2, min(len(text), start + MAX_WORD_LENGTH) + 1):
-                value = table.get(text[start:end])
-                if value is None:
-                    break  # not even a prefix of a word: no longer match can start here
-                if value >= 8:  # a word with a count of at least 1
-                    starts.append(offset + start)
-                    lengths.append(end - start)
-                    counts.append(value >> 3)  # WordTable.count and .name_class, inline in this hot loop
-                    name_classes.append((value & 7) - 1)
-        token_starts.extend(accumulate((len(t) for t in tokens[:-1]), initial=offset) if tokens else ())
-        offset += len(text)
-    per_char = _scatter_strongest(offset, starts, lengths, counts, name_classes)
-    if len(token_starts) == offset:
+    texts = ["".join(tokens) for tokens in sentences]
+    codes = code_points("".join(texts))
+    sentence_ends = np.cumsum([len(text) for text in texts], dtype=np.int64)
+    ends = np.repeat(sentence_ends, [len(text) for text in texts])  # the end of each character's sentence
+    starts, lengths, values = shipped().index.find(codes, ends)
+    per_char = _scatter_strongest(len(codes), starts, lengths, values)
+    token_lengths = np.fromiter(map(len, chain.from_iterable(sentences)), dtype=np.int64)
+    if len(token_lengths) == len(codes) and bool((token_lengths == 1).all()):
         return per_char
-    return per_char[torch.tensor(token_starts, dtype=torch.long)]
+    first_chars = np.cumsum(token_lengths) - token_lengths
+    first_chars[token_lengths == 0] = len(codes)  # the zero row added below
+    padded = torch.cat([per_char, per_char.new_zeros(1, WIDTH)])
+    return padded[torch.from_numpy(first_chars)]
 
 
-def _scatter_strongest(
-    num_chars: int, starts: list[int], lengths: list[int], counts: list[int], name_classes: list[int]
-) -> torch.Tensor:
+def _scatter_strongest(num_chars: int, starts: np.ndarray, lengths: np.ndarray, packed: np.ndarray) -> torch.Tensor:
     """Each cell the strongest word that reaches it, with one vectorized max over every character
-    of every word (the per-character Python loop this replaces was most of the time)."""
+    of every word (the per-character Python loop this replaces was most of the time). ``packed``
+    holds each word's count and name class (:class:`~nertag.word_table.WordTable`)."""
     values = torch.zeros(num_chars * WIDTH)
-    if not starts:
+    if not len(starts):
         return values.view(num_chars, WIDTH)
-    length = torch.tensor(lengths)
-    strength = (torch.log(torch.tensor(counts, dtype=torch.float64) + 1) / _scale()).float()
-    name_class = torch.tensor(name_classes)
+    length = torch.from_numpy(lengths.astype(np.int64))
+    counts = torch.from_numpy((packed >> 3).astype(np.float64))
+    strength = (torch.log(counts + 1) / _scale()).float()
+    name_class = torch.from_numpy((packed & 7).astype(np.int64) - 1)
     word_of_char = torch.repeat_interleave(torch.arange(len(starts)), length)
     first_char = torch.cumsum(length, 0) - length
     inside = torch.arange(len(word_of_char)) - first_char[word_of_char]  # place within the word
     word_length = length[word_of_char]
     role = torch.where(inside == 0, 0, torch.where(inside == word_length - 1, 2, 1))
-    base = (torch.tensor(starts)[word_of_char] + inside) * WIDTH + role * CELLS_PER_ROLE
+    base = (torch.from_numpy(starts.astype(np.int64))[word_of_char] + inside) * WIDTH + role * CELLS_PER_ROLE
     length_cells = base + word_length.clamp(max=5) - 2
     char_class = name_class[word_of_char]
     char_strength = strength[word_of_char]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +33,34 @@ FORMAT = 1
 
 
 class WordTable:
-    """Word or prefix -> packed value (see the module docstring), and the dictionary's total count."""
+    """Word or prefix -> packed value (see the module docstring), and the dictionary's total count.
+
+    Read from the shipped file, the table stays as stored (the keys joined by newlines, one uint32
+    per key) until asked: ``values``, the dict, takes 0.1 s to build and tagging never needs it;
+    ``index`` finds words in numpy.
+    """
 
     def __init__(self, values: dict[str, int], total: int) -> None:
         self.values = values
         self.total = total
+
+    @classmethod
+    def stored(cls, keys: str, packed: np.ndarray, total: int) -> "WordTable":
+        """A table as the file holds it: ``keys`` joined by newlines, ``packed`` one value per key."""
+        table = cls.__new__(cls)
+        table._keys, table._packed, table.total = keys, packed, total
+        return table
+
+    @cached_property
+    def values(self) -> dict[str, int]:
+        return dict(zip(self._keys.split("\n"), self._packed.tolist())) if len(self._packed) else {}
+
+    @cached_property
+    def index(self) -> "WordIndex":
+        if "_keys" in self.__dict__:
+            return WordIndex(self._keys, self._packed)
+        packed = np.fromiter(self.values.values(), dtype=np.uint32, count=len(self.values))
+        return WordIndex("\n".join(self.values), packed)
 
     @staticmethod
     def count(value: int) -> int:
@@ -47,6 +70,77 @@ class WordTable:
     def name_class(value: int) -> int:
         """0 person, 1 place, 2 organisation, 3 other proper noun; -1 not a name."""
         return (value & 7) - 1
+
+
+HASH_BASE = np.uint64(0x9E3779B97F4A7C15)  # odd, so hashing is a bijection on each added character
+
+
+def hash_rows(chars: np.ndarray) -> np.ndarray:
+    """(n,) uint64 polynomial hash of each row of an (n, length) array of code points."""
+    hashes = np.zeros(len(chars), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in range(chars.shape[1]):
+            hashes = hashes * HASH_BASE + chars[:, column]
+    return hashes
+
+
+def code_points(text: str) -> np.ndarray:
+    """The characters of ``text`` as uint32 code points, one per character (lone surrogates too)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+class WordIndex:
+    """Every dictionary word in a text, found with a few numpy passes instead of a Python loop.
+
+    Keys of each length are kept sorted by a 64-bit hash of their characters, with the characters
+    themselves: a window of text is looked up by its hash (binary search) and confirmed by
+    comparing characters, so a hash collision can cost a comparison but never a wrong match.
+    Windows grow one character at a time and only from those that are still a key (a word or a
+    word's prefix), as a scan of a prefix dictionary would.
+    """
+
+    def __init__(self, keys: str, packed: np.ndarray) -> None:
+        codes = code_points(keys)
+        breaks = np.flatnonzero(codes == ord("\n"))
+        starts = np.concatenate(([0], breaks + 1)) if len(packed) else np.zeros(0, dtype=np.int64)
+        lengths = np.concatenate((breaks, [len(codes)]))[: len(starts)] - starts
+        if len(starts) != len(packed):
+            raise ValueError(f"word table: {len(starts)} keys but {len(packed)} values")
+        self.by_length: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for length in range(MIN_LENGTH, MAX_LENGTH + 1):
+            chosen = np.flatnonzero(lengths == length)
+            chars = codes[starts[chosen, None] + np.arange(length)]
+            hashes = hash_rows(chars)
+            order = np.argsort(hashes, kind="stable")
+            hashes = hashes[order]
+            if len(hashes) > 1 and bool((hashes[1:] == hashes[:-1]).any()):
+                raise ValueError(f"word table: two keys of {length} characters share a hash")
+            self.by_length[length] = (hashes, chars[order], packed[chosen][order])
+
+    def find(self, codes: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start, length, packed value) of every word (count >= 1) in ``codes``, a text's code
+        points, where ``ends[i]`` is the end of position i's sentence: no word crosses it."""
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        starts = np.flatnonzero(np.arange(len(codes)) + MIN_LENGTH <= ends)
+        hashes = hash_rows(codes[starts, None]) if len(starts) else np.zeros(0, dtype=np.uint64)
+        for length in range(MIN_LENGTH, MAX_LENGTH + 1):
+            fits = starts + length <= ends[starts]
+            starts, hashes = starts[fits], hashes[fits]
+            with np.errstate(over="ignore"):
+                hashes = hashes * HASH_BASE + codes[starts + length - 1]
+            key_hashes, key_chars, key_values = self.by_length[length]
+            if not len(starts) or not len(key_hashes):
+                break
+            rows = np.minimum(np.searchsorted(key_hashes, hashes), len(key_hashes) - 1)
+            hit = key_hashes[rows] == hashes
+            hit[hit] = (key_chars[rows[hit]] == codes[starts[hit, None] + np.arange(length)]).all(axis=1)
+            starts, hashes, rows = starts[hit], hashes[hit], rows[hit]
+            values = key_values[rows]
+            words = values >= 8
+            found.append((starts[words], np.full(int(words.sum()), length), values[words]))
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint32)
+        return tuple(np.concatenate(column) for column in zip(*found))  # type: ignore[return-value]
 
 
 def build(dictionary: Path) -> WordTable:
@@ -81,7 +175,7 @@ def save(table: WordTable, path: str | Path, source: str) -> None:
     symlinks and into pipes, replacing a file only once it is whole, with the user's umask."""
     keys = np.frombuffer("\n".join(table.values).encode("utf-8"), dtype=np.uint8)
     values = np.fromiter(table.values.values(), dtype=np.uint32, count=len(table.values))
-    metadata = {"format": str(FORMAT), "source": source, "total": str(table.total), "keys": str(len(table.values))}
+    metadata = {"format": str(FORMAT), "source": source, "total": str(table.total), "keys": str(len(values))}
     with open_output(str(path), sys.stdout, binary=True) as out:
         out.write(save_bytes({"keys": keys, "values": values}, metadata=metadata))
 
@@ -92,14 +186,15 @@ def read(path: Path) -> WordTable:
             metadata = stored.metadata() or {}
             if metadata.get("format") != str(FORMAT):
                 raise ValueError(f"{path}: word table format {metadata.get('format')!r}, expected {FORMAT}")
-            keys = stored.get_tensor("keys").tobytes().decode("utf-8").split("\n")
-            values = stored.get_tensor("values").tolist()
-    except SafetensorError as error:
+            keys = stored.get_tensor("keys").tobytes().decode("utf-8")
+            values = stored.get_tensor("values")
+    except (SafetensorError, UnicodeDecodeError) as error:
         raise ValueError(f"{path}: word table is damaged ({error})") from None
-    if len(keys) != int(metadata["keys"]) or len(values) != len(keys):
-        raise ValueError(f"{path}: word table is damaged ({len(keys)} keys, {len(values)} values, "
+    count = keys.count("\n") + 1 if keys else 0
+    if count != int(metadata["keys"]) or len(values) != count:
+        raise ValueError(f"{path}: word table is damaged ({count} keys, {len(values)} values, "
                          f"its metadata says {metadata['keys']} keys)")
-    return WordTable(dict(zip(keys, values)), int(metadata["total"]))
+    return WordTable.stored(keys, values, int(metadata["total"]))
 
 
 @lru_cache(maxsize=1)
