@@ -10,20 +10,23 @@ import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
+from itertools import chain
 from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
 import torch
 
 from .batch import Batch
 from .config import ModelConfig
 from .lexicon import WIDTH as LEXICON_WIDTH
 from .lexicon import lexicon_features
-from .segment import segment
+from .segment import BEGIN, END, MIDDLE, SINGLE, cut, segment
 from .tokenize import is_cjk
 from .vocab import Vocab
 
 _DIGIT = re.compile(r"\d")
 BOS, EOS = "<s>", "</s>"
+UNK_ID = 1  # Vocab's id for an unknown item
 # The character encoder reads at most this many characters of a token: a 1 MB run of letters (a
 # base64 blob, say) would otherwise cost gigabytes of activations; no word is that long.
 MAX_FORM_CHARS = 100
@@ -104,16 +107,36 @@ class EncodedCorpus:
         return batch
 
 
-def _encode_shapes(per_sentence: list[list[str]]) -> torch.Tensor:
-    """(tokens, 1): the shape class of each token's form."""
-    return torch.tensor([token_shape(form) for sentence in per_sentence for form in sentence], dtype=torch.long)[:, None]
-
-
 def _split(flat: list[str], lengths: list[int]) -> Iterator[list[str]]:
     start = 0
     for length in lengths:
         yield flat[start : start + length]
         start += length
+
+
+class TokenTable:
+    """The tokens of some sentences, each distinct token once: what is a function of a token alone
+    (its id, shape, bigram unit) is worked out once per distinct token and spread with one numpy
+    index, instead of once per token in Python."""
+
+    def __init__(self, sentences: Sequence[Sequence[str]]) -> None:
+        index: dict[str, int] = {}
+        rows = [index.setdefault(token, len(index)) for sentence in sentences for token in sentence]
+        self.rows = np.array(rows, dtype=np.int64)  # each token's row among the distinct tokens
+        self.forms = [feature_form(token) for token in index]  # the feature form of each distinct token
+        self.lengths = [len(sentence) for sentence in sentences]
+        forms = self.forms
+        self.flat_forms = [forms[row] for row in rows]
+        self.per_sentence = list(_split(self.flat_forms, self.lengths))  # the forms, sentence by sentence
+
+    def spread(self, per_form: Sequence[int]) -> np.ndarray:
+        """Values given once per distinct token, as one value per token."""
+        return np.asarray(per_form, dtype=np.int64)[self.rows] if len(self.rows) else np.zeros(0, dtype=np.int64)
+
+
+def _encode_shapes(tokens: TokenTable) -> torch.Tensor:
+    """(tokens, 1): the shape class of each token's form."""
+    return torch.from_numpy(tokens.spread([token_shape(form) for form in tokens.forms]))[:, None]
 
 
 class FeatureEncoder:
@@ -130,7 +153,7 @@ class FeatureEncoder:
     ) -> None:
         self.config, self.words, self.chars, self.bigrams, self.tags = config, words, chars, bigrams, tags
         self.segments = segments
-        self._word_cache: dict[str, int] = {}
+        self._pairs: tuple[dict[str, int], np.ndarray, np.ndarray] | None = None  # see _bigram_pairs
         # Keys are a pure function of the form; cached because bigrams ask for each token's key again.
         self.word_key = lru_cache(maxsize=1 << 20)(self._word_key)  # type: ignore[method-assign]
 
@@ -179,42 +202,30 @@ class FeatureEncoder:
         lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
         if bool((lengths == 0).any()):
             raise ValueError("cannot encode an empty sentence")
-        flat_forms = [feature_form(t) for s in sentences for t in s]
-        per_sentence = list(_split(flat_forms, lengths.tolist()))  # the forms, sentence by sentence
+        tokens = TokenTable(sentences)
         forms = form_chars = form_char_lengths = None
         if self.chars is not None:
-            forms, form_chars, form_char_lengths = self._encode_forms(flat_forms)
-        per_token = {name: encode(per_sentence) for name, encode in self._token_features().items()}
+            forms, form_chars, form_char_lengths = self._encode_forms(tokens.flat_forms)
+        per_token = {name: encode(tokens) for name, encode in self._token_features().items()}
         tag_ids = None
         if tags is not None:
             tag_ids = torch.tensor([self.tags.id(t) for s in tags for t in s], dtype=torch.long)
-        return EncodedCorpus(lengths, self._word_ids(flat_forms), per_token, forms, form_chars, form_char_lengths, tag_ids)
+        word_ids = torch.from_numpy(tokens.spread([self.words.id(self.word_key(form)) for form in tokens.forms]))
+        return EncodedCorpus(lengths, word_ids, per_token, forms, form_chars, form_char_lengths, tag_ids)
 
-    def _token_features(self) -> dict[str, Callable[[list[list[str]]], torch.Tensor]]:
-        """The per-token features this model reads, each a function of the sentences' forms giving
+    def _token_features(self) -> dict[str, Callable[[TokenTable], torch.Tensor]]:
+        """The per-token features this model reads, each a function of the sentences' tokens giving
         one row per token; the names are :class:`Batch` fields."""
-        features: dict[str, Callable[[list[list[str]]], torch.Tensor]] = {}
+        features: dict[str, Callable[[TokenTable], torch.Tensor]] = {}
         if self.bigrams is not None:
             features["bigrams"] = self._encode_bigrams
         if self.segments is not None:
             features["segments"] = self._encode_segments
         if self.config.lexicon:
-            features["lexicon"] = lexicon_features
+            features["lexicon"] = lambda tokens: lexicon_features(tokens.per_sentence)
         if self.config.shape_dim:
             features["shapes"] = _encode_shapes
         return features
-
-    def _word_ids(self, flat_forms: list[str]) -> torch.Tensor:
-        cache = self._word_cache
-        word_ids = []
-        for form in flat_forms:
-            wid = cache.get(form)
-            if wid is None:
-                wid = cache[form] = self.words.id(self.word_key(form))
-            word_ids.append(wid)
-        if len(cache) > 1_000_000:  # keep memory bounded when tagging endless streams
-            cache.clear()
-        return torch.tensor(word_ids, dtype=torch.long)
 
     def _encode_forms(self, flat_forms: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each token's row in a table of distinct forms, that table's character ids and lengths."""
@@ -228,8 +239,51 @@ class FeatureEncoder:
             form_chars[row, : len(ids)] = torch.tensor(ids)
         return forms, form_chars, form_char_lengths
 
-    def _encode_bigrams(self, per_sentence: list[list[str]]) -> torch.Tensor:
+    def _encode_bigrams(self, tokens: TokenTable) -> torch.Tensor:
         """(tokens, 2): ids of each token's left and right bigram.
+
+        A bigram is looked up as a pair of unit numbers (the halves of the vocabulary's bigrams,
+        sentence ends included), so only each distinct token's unit is found in Python.
+        """
+        assert self.bigrams is not None
+        keys = [self.word_key(form) for form in tokens.forms]
+        pairs = self._bigram_pairs()
+        if pairs is None or any("\t" in key for key in keys):  # a tab would make "a\tb" ambiguous
+            return self._encode_bigrams_by_key(tokens.per_sentence)
+        units, codes, ids = pairs
+        unit = tokens.spread([units.get(key, -1) for key in keys])
+        ends = np.cumsum(tokens.lengths)
+        before, after = np.roll(unit, 1), np.roll(unit, -1)
+        before[ends - np.asarray(tokens.lengths)] = units[BOS]
+        after[ends - 1] = units[EOS]
+        width = len(units)
+
+        def ids_of(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+            code = np.where((left >= 0) & (right >= 0), left * width + right, -1)
+            rows = np.minimum(np.searchsorted(codes, code), max(len(codes) - 1, 0))
+            found = codes[rows] == code if len(codes) else np.zeros(len(code), dtype=bool)
+            return np.where(found, ids[rows] if len(codes) else UNK_ID, UNK_ID)
+
+        return torch.from_numpy(np.stack([ids_of(before, unit), ids_of(unit, after)], axis=1))
+
+    def _bigram_pairs(self) -> tuple[dict[str, int], np.ndarray, np.ndarray] | None:
+        """The bigram vocabulary as unit numbers: each half's number, the sorted pair codes
+        (``left * units + right``) and their ids; None where an entry has no single tab."""
+        if self._pairs is None and self.bigrams is not None:
+            halves = [item.split("\t") for item in self.bigrams.items[2:]]
+            if any(len(pair) != 2 for pair in halves):
+                return None
+            units: dict[str, int] = {BOS: 0, EOS: 1}
+            for left, right in halves:
+                units.setdefault(left, len(units))
+                units.setdefault(right, len(units))
+            codes = np.array([units[left] * len(units) + units[right] for left, right in halves], dtype=np.int64)
+            order = np.argsort(codes)
+            self._pairs = (units, codes[order], np.arange(2, len(halves) + 2, dtype=np.int64)[order])
+        return self._pairs
+
+    def _encode_bigrams_by_key(self, per_sentence: list[list[str]]) -> torch.Tensor:
+        """As :meth:`_encode_bigrams`, one string key per bigram: for the rare forms with a tab.
 
         A sentence of n tokens has n + 1 bigrams (ends included); token i of sentence s sits at flat
         position p, so its left bigram is number p + s and its right one p + s + 1.
@@ -243,20 +297,38 @@ class FeatureEncoder:
         left = torch.arange(int(lengths.sum())) + torch.repeat_interleave(torch.arange(len(lengths)), lengths)
         return torch.stack([key_ids[left], key_ids[left + 1]], dim=1)
 
-    def _encode_segments(self, per_sentence: list[list[str]]) -> torch.Tensor:
-        """(tokens, 2): id of the segmenter's word holding each token and the token's place in it."""
+    def _encode_segments(self, tokens: TokenTable) -> torch.Tensor:
+        """(tokens, 2): id of the segmenter's word holding each token and the token's place in it.
+
+        A sentence of one-character forms (nearly all) is cut and its places worked out in numpy,
+        word by word; any other sentence goes through :func:`~nertag.segment.segment`.
+        """
         assert self.segments is not None
-        words: list[str] = []
-        places: list[int] = []
-        for sentence in per_sentence:
-            for word, place in segment(sentence):
-                words.append(word)
-                places.append(place)
+        words: list[str] = []  # the words of the one-character sentences, in order
+        one_char = np.zeros(len(tokens.lengths), dtype=bool)
+        other: list[tuple[str, int]] = []  # (word, place) of each token of the other sentences
+        for number, sentence in enumerate(tokens.per_sentence):
+            text = "".join(sentence)
+            if len(text) == len(sentence):
+                words.extend(cut(text))
+                one_char[number] = True
+            else:
+                other.extend(segment(sentence))
         known: dict[str, int] = {}
-        for word in words:
+        for word in chain(words, (word for word, _ in other)):
             if word not in known:
                 known[word] = self.segments.id(self.word_key(word))
-        return torch.tensor([[known[w] for w in words], places], dtype=torch.long).t()
+        word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        inside = np.arange(int(word_lengths.sum())) - np.repeat(np.cumsum(word_lengths) - word_lengths, word_lengths)
+        length = np.repeat(word_lengths, word_lengths)
+        places = np.where(length == 1, SINGLE, np.where(inside == 0, BEGIN, np.where(inside == length - 1, END, MIDDLE)))
+        on_fast_path = np.repeat(one_char, tokens.lengths)
+        result = np.zeros((len(on_fast_path), 2), dtype=np.int64)
+        result[on_fast_path, 0] = np.repeat(np.array([known[w] for w in words], dtype=np.int64), word_lengths)
+        result[on_fast_path, 1] = places
+        if other:
+            result[~on_fast_path] = np.array([(known[word], place) for word, place in other], dtype=np.int64)
+        return torch.from_numpy(result)
 
     def table_sizes(self) -> dict[str, int]:
         """Input sizes for :func:`~nertag.model.build_network`: the embedding tables and the
