@@ -15,7 +15,7 @@ from .merge import ExtraEntities
 from .model import BiLstmCrf
 from .records import Entity, Reading, TaggedText, entity_at
 from .schemes import Scheme, Span, labels_of, spans, to_tags
-from .tokenize import char_tokens, run_groups, sentences, word_tokens
+from .tokenize import char_sentences, char_tokens, run_groups, sentences, word_tokens
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
 ENCODE_CHUNK = 4096  # sentences encoded together
@@ -240,6 +240,16 @@ class Tagger:
         tokens = char_tokens(text, self.config.latin_runs) if unit == "char" else word_tokens(text)
         return sentences(text, tokens, MAX_SENTENCE_TOKENS[unit], unit)
 
+    def _tokenized(self, text: str) -> tuple[list[list[tuple[int, int]]], list[list[str]]]:
+        """:meth:`tokenize`'s sentences with their tokens' strings; text that is one token a
+        character (most Chinese) is cut without a Python step per character."""
+        if self.config.token_unit == "char":
+            found = char_sentences(text, MAX_SENTENCE_TOKENS["char"], self.config.latin_runs)
+            if found is not None:
+                return found, [list(text[sentence[0][0] : sentence[-1][1]]) for sentence in found]
+        found = self.tokenize(text)
+        return found, [[text[start:end] for start, end in sentence] for sentence in found]
+
     def tag(self, text: str | Sequence[str]) -> list[Entity] | list[list[Entity]]:
         """Entities of one text, or of each text in a list: one shape per input shape."""
         if isinstance(text, str):
@@ -256,14 +266,15 @@ class Tagger:
             raise TypeError("tag() takes a string or a list of strings")
         owners: list[int] = []
         offsets: list[list[tuple[int, int]]] = []
+        token_lists: list[list[str]] = []
         per_text: list[list[list[tuple[int, int]]]] = []
         for number, text in enumerate(texts):
-            sentences_of_text = self.tokenize(text)
+            sentences_of_text, tokens_of_text = self._tokenized(text)
             per_text.append(sentences_of_text)
-            for sentence in sentences_of_text:
-                owners.append(number)
-                offsets.append(sentence)
-        predicted = self.predict_spans([[texts[o][s:e] for s, e in sent] for o, sent in zip(owners, offsets)], max_tokens=max_tokens)
+            owners.extend([number] * len(sentences_of_text))
+            offsets.extend(sentences_of_text)
+            token_lists.extend(tokens_of_text)
+        predicted = self.predict_spans(token_lists, max_tokens=max_tokens)
         found: list[list[Entity]] = [[] for _ in texts]
         for owner, sentence, sentence_spans in zip(owners, offsets, predicted):
             for span, confidence in sentence_spans:

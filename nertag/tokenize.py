@@ -125,6 +125,28 @@ def word_tokens(text: str) -> Offsets:
     return [m.span() for m in _WORD.finditer(text)]
 
 
+# Characters that make a token other than one character: spaces and control characters (no token),
+# marks and joiners (glued to the character before), regional indicators (flags). Text without
+# them is one token a character, and its sentences can be cut without a Python loop per token.
+_NOT_ONE_A_CHARACTER = re.compile(f"[\\s\\x00-\\x1f\\x7f-\\x9f{_EXTEND}\u200d\U0001f1e6-\U0001f1ff]")
+_NOT_ONE_A_CHARACTER_OR_RUN = re.compile(f"{_NOT_ONE_A_CHARACTER.pattern}|[{_RUN_CHARS}]")
+_SENTENCE_END_CHAR = re.compile(f"[{''.join(sorted(_SENTENCE_END))}]")
+
+
+def char_sentences(text: str, max_tokens: int, latin_runs: bool = False) -> list[Offsets] | None:
+    """What ``sentences(text, char_tokens(text, latin_runs), max_tokens, "char")`` gives, found
+    from the sentence ends alone, for text that is one token a character; None for other text."""
+    if (_NOT_ONE_A_CHARACTER_OR_RUN if latin_runs else _NOT_ONE_A_CHARACTER).search(text):
+        return None
+    bounds: list[int] = []
+    start = 0
+    for end in [m.end() for m in _SENTENCE_END_CHAR.finditer(text)] + [len(text)]:
+        bounds.extend(range(start, end, max_tokens))
+        start = end
+    bounds.append(len(text))
+    return [list(zip(range(a, b), range(a + 1, b + 1))) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
 def sentences(text: str, tokens: Offsets, max_tokens: int, unit: str) -> list[Offsets]:
     """Group tokens into sentences: after sentence-final punctuation, and at most ``max_tokens`` long."""
     enders = _SENTENCE_END | ({"."} if unit == "word" else set())

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nertag.segment import BEGIN, END, SINGLE, segment
-from nertag.tokenize import char_tokens, looks_chinese, sentences, word_tokens
+from nertag.tokenize import char_sentences, char_tokens, looks_chinese, sentences, word_tokens
 
 
 def test_word_tokens_keep_offsets_and_abbreviations() -> None:
@@ -157,3 +157,20 @@ def test_a_lone_surrogate_is_segmented_and_kept() -> None:
 
     text = "李四\udc80在上海"
     assert "".join(cut(text)) == text
+
+
+@given(
+    st.text(alphabet=st.sampled_from(list("中国人。！？；!?;…aZ9Ａ１ \n\t\x00\u0301\u200d\ufe0f🇨🇳😀\ud800")), max_size=60),
+    st.sampled_from([1, 2, 5, 250]),
+    st.booleans(),
+)
+def test_sentences_of_one_character_tokens_are_cut_as_the_token_loop_cuts_them(text: str, longest: int, latin_runs: bool) -> None:
+    found = char_sentences(text, longest, latin_runs)
+    if found is not None:  # the shortcut takes only text that is one token a character
+        assert found == sentences(text, char_tokens(text, latin_runs), longest, "char")
+
+
+def test_chinese_text_takes_the_sentence_shortcut() -> None:
+    assert char_sentences("姚明出生于郑州。他打篮球！", 250) == sentences("姚明出生于郑州。他打篮球！", char_tokens("姚明出生于郑州。他打篮球！"), 250, "char")
+    assert char_sentences("姚明 出生", 250) is None  # a space is no token
+    assert char_sentences("iPhone发布", 250, latin_runs=True) is None  # a run of letters is one token
