@@ -19,6 +19,10 @@ from .tokenize import char_sentences, char_tokens, run_groups, sentences, word_t
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
 ENCODE_CHUNK = 4096  # sentences encoded together
+# Network batches decoded by one CRF pass: the CRF's Viterbi and forward-backward take a few small
+# operations per step whatever the batch, so on CPU their cost is the number of steps, while the
+# LSTM is fastest on batches of about max_tokens.
+CRF_BATCHES = 4
 
 
 class EmissionSource(Protocol):
@@ -140,8 +144,9 @@ class Tagger:
         """Entity token spans of each sentence, with the CRF's probability of each when ``confidence``."""
         results: list[list[tuple[Span, float | None]]] = [[] for _ in token_lists]
         for chunk, corpus in self._encoded_chunks(token_lists):
-            for group in self._batches([len(token_lists[i]) for i in chunk], max_tokens):
-                for local, found in zip(group, self._decode(corpus, group, confidence)):
+            lengths = [len(token_lists[i]) for i in chunk]
+            for group in self._batches(lengths, max_tokens * CRF_BATCHES):
+                for local, found in zip(group, self._decode(corpus, group, confidence, max_tokens)):
                     results[chunk[local]] = found
         return results
 
@@ -158,16 +163,25 @@ class Tagger:
             yield chunk, self.features.encode([token_lists[i] for i in chunk])
 
     @torch.inference_mode()
-    def _decode(self, corpus: EncodedCorpus, group: list[int], confidence: bool) -> list[list[tuple[Span, float | None]]]:
+    def _decode(
+        self, corpus: EncodedCorpus, group: list[int], confidence: bool, max_tokens: int
+    ) -> list[list[tuple[Span, float | None]]]:
+        """Entity spans of the sentences ``group``: emissions by network batches of at most
+        ``max_tokens`` padded tokens, then one CRF pass over them all."""
         self._eval()
-        batch = corpus.batch(torch.tensor(group)).to(self.device)
-        emissions = self._emissions(batch)
-        paths = self.crf.decode(emissions, batch.mask)[0]
+        lengths = corpus.lengths[group]
+        width = int(lengths.max())
+        emissions = torch.zeros(len(group), width, len(self.tags), device=self.device)
+        for rows in self._batches(lengths.tolist(), max_tokens):
+            scores = self._emissions(corpus.batch(torch.tensor([group[i] for i in rows])).to(self.device))
+            emissions[torch.tensor(rows, device=self.device), : scores.size(1)] = scores
+        mask = (torch.arange(width)[None, :] < lengths[:, None]).to(self.device)
+        paths = self.crf.decode(emissions, mask)[0]
         found = self._path_spans(paths.cpu())
         if not confidence or not any(found):
             return [[(span, None) for span in row] for row in found]
         segments = torch.tensor([(b, span.start, span.end) for b, row in enumerate(found) for span in row])
-        probabilities = self.crf.segment_log_probs(emissions, batch.mask, paths, segments.to(self.device))
+        probabilities = self.crf.segment_log_probs(emissions, mask, paths, segments.to(self.device))
         values = iter(probabilities.exp().clamp_(0.0, 1.0).cpu().tolist())
         return [[(span, next(values)) for span in row] for row in found]
 

@@ -57,6 +57,18 @@ def test_batched_equals_one_at_a_time(en_model_dir: Path, en_path: Path) -> None
         assert [e.confidence for e in a] == pytest.approx([e.confidence for e in b], abs=1e-5)
 
 
+def test_network_batches_smaller_than_a_crf_pass_tag_the_same(zh_model_dir: Path, zh_path: Path) -> None:
+    """With room for two short sentences a network batch, one CRF pass decodes several batches of
+    different widths padded together; entities and confidences are those of one big batch."""
+    tagger = load(zh_model_dir)
+    token_lists = [s.tokens for s in read_conll(zh_path)]
+    small = tagger.predict_spans(token_lists, max_tokens=2 * min(map(len, token_lists)))
+    big = tagger.predict_spans(token_lists, max_tokens=100_000)
+    assert [[span for span, _ in row] for row in small] == [[span for span, _ in row] for row in big]
+    assert [p for row in small for _, p in row] == pytest.approx([p for row in big for _, p in row], abs=1e-5)
+    assert any(small)
+
+
 def test_tag_gives_offsets_into_the_input(zh_model_dir: Path) -> None:
     text = "  张三出生于北京市。\t李四毕业于清华大学，任工程师。"
     entities = tag(text, model=zh_model_dir)
