@@ -530,14 +530,15 @@ def convert_command(
 @click.argument("model")
 @click.option("--format", "export_format", type=click.Choice(["onnx"]), default="onnx", show_default=True, help="onnx: the emission network as emissions.onnx, the CRF as crf.safetensors, with config.json and vocab.json.")
 @click.option("--out", "-o", "out_dir", required=True, help="Folder to write: absent, empty, or an earlier nertag export (replaced whole).")
+@click.option("--style", default=None, help="For a model trained with --style-dim: the style the export tags in, as `nertag tag --style` takes it. Default: the model's own.")
 @friendly_errors
-def export_command(model: str, export_format: str, out_dir: str) -> None:
+def export_command(model: str, export_format: str, out_dir: str, style: str | None) -> None:
     """Export MODEL (a built-in name or model directory) for another runtime; `nertag tag --model OUT`
     and nertag.load(OUT) then tag with it (onnxruntime, `pip install 'nertag[onnx]'`)."""
     from nertag.builtin import resolve_model
     from nertag.onnx_export import export_onnx
 
-    written = export_onnx(resolve_model(model), out_dir)
+    written = export_onnx(resolve_model(model), out_dir, style=style)
     click.echo(f"wrote {export_format} export of {model} to {written}", err=True)
 
 
@@ -554,10 +555,12 @@ def export_command(model: str, export_format: str, out_dir: str) -> None:
 @click.option("--patterns", "patterns_path", type=click.Path(dir_okay=False), default=None, help="Your own LABEL<TAB>regex patterns.")
 @click.option("--policy", type=click.Choice(["dictionary", "model", "gaps"]), default="dictionary", show_default=True, help="Who wins where a match overlaps the model's entities, as for `nertag tag`.")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Leave out entities whose CRF probability is lower (a request may send ?min_confidence=P).")
+@click.option("--style", default=None, help=_STYLE_HELP)
 @friendly_errors
 def serve_command(
     model: str | None, host: str, port: int, max_chars: int, device: str | None, precision: str, threads: int | None,
     dictionary_path: str | None, rules: str | None, patterns_path: str | None, policy: str, min_confidence: float,
+    style: str | None,
 ) -> None:
     """Serve a page to paste text into and see its entities highlighted, and POST /tag, which answers
     {"text": ...} with the JSON line `nertag tag` writes. Ctrl-C stops."""
@@ -566,11 +569,13 @@ def serve_command(
     from nertag.routing import ModelChoice
     from nertag.serve import listen, make_app, run
 
+    if style is not None and model is None:
+        raise click.UsageError("--style picks a style of one model; give it with --model")
     use_threads(threads)
     extra = extra_entities(dictionary_path, rules, patterns_path, policy)
 
     def load_with_extra(name: str) -> Any:
-        tagger = _load_tagger(name, device or "cpu", precision)
+        tagger = _load_tagger(name, device or "cpu", precision, style=style)
         tagger.extra = extra
         return tagger
 

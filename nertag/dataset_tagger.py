@@ -32,6 +32,9 @@ class DatasetTagger:
     engine's processes already fill the cores) unless OMP_NUM_THREADS says otherwise; torch's own
     setting in the process that made the tagger.
 
+    ``style``, for a ``model`` trained with corpus styles, is the one to tag in (see
+    :func:`nertag.load`).
+
     ``dictionary``, ``rules``, ``patterns`` and ``policy`` add phrase and pattern matches as
     :func:`nertag.load` does; each record then also has ``source`` ("dictionary", "rules", or None
     for the model). They are checked here, in the caller's process, and read again in each worker
@@ -50,7 +53,10 @@ class DatasetTagger:
         rules: str | Sequence[str] | None = None,
         patterns: str | os.PathLike | None = None,
         policy: str = "dictionary",
+        style: str | None = None,
     ) -> None:
+        if style is not None and model is None:
+            raise ValueError("style picks a style of one model; give the model too")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
         if precision not in PRECISIONS:
@@ -68,6 +74,7 @@ class DatasetTagger:
         self.rules = rules if rules is None or isinstance(rules, str) else list(rules)
         self.patterns = None if patterns is None else os.fspath(patterns)
         self.policy = policy
+        self.style = style
         self._extra = extra_entities(self.dictionary, self.rules, self.patterns, policy) is not None  # bad ones fail here
         self._home_pid = os.getpid()
         self._choice: ModelChoice | None = None
@@ -141,7 +148,7 @@ class DatasetTagger:
                 use_threads(1)
             self._choice = ModelChoice(self.model, lambda name: load(
                 name, precision=self.precision, dictionary=self.dictionary, rules=self.rules,
-                patterns=self.patterns, policy=self.policy,
+                patterns=self.patterns, policy=self.policy, style=self.style,
             ))
             self._choice.load_named()
         return self._choice

@@ -206,14 +206,20 @@ def crf_tensors(tagger: Tagger) -> dict[str, torch.Tensor]:
     return {name: value.detach().float().cpu().contiguous() for name, value in tagger.crf.state_dict().items()}
 
 
-def export_onnx(model_dir: str | Path, out: str | Path) -> Path:
+def export_onnx(model_dir: str | Path, out: str | Path, style: str | None = None) -> Path:
     """Write the export folder of the model in ``model_dir`` to ``out`` (absent, empty, or an earlier
-    nertag export; see :mod:`nertag.safe_write`). Returns the folder written."""
+    nertag export; see :mod:`nertag.safe_write`). Returns the folder written.
+
+    ``style``, for a model trained with corpus styles, is the one the graph computes in (see
+    :func:`nertag.load`); None keeps the model's own tag style."""
     check_folder_target(out, kind="export")  # before the work, so a refused folder costs nothing
     model_dir = Path(model_dir)
     tagger = load(model_dir)
+    if style is not None:
+        tagger.style = style
     graph = onnx_bytes(tagger)
     meta = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
+    meta["model"]["tag_style"] = tagger.config.tag_style  # the style baked into the graph
     vocab = (model_dir / VOCAB).read_bytes()
 
     def fill(staging: Path) -> None:

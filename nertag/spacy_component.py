@@ -36,12 +36,15 @@ class NertagComponent:
     """Sets ``doc.ents`` from a nertag model; ``pipe()`` tags ``batch_size`` docs together."""
 
     def __init__(
-        self, nlp: Language, name: str, model: Optional[str], keep_existing: bool, batch_size: int, precision: str
+        self, nlp: Language, name: str, model: Optional[str], keep_existing: bool, batch_size: int, precision: str,
+        style: Optional[str] = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size: expected an int >= 1, got {batch_size}")
+        if style is not None and model is None:
+            raise ValueError("style picks a style of one model; give the model too")
         self.name, self.model, self.keep_existing = name, model, keep_existing
-        self.batch_size, self.precision = batch_size, precision
+        self.batch_size, self.precision, self.style = batch_size, precision, style
         self.misaligned = 0
         self._choice: ModelChoice | None = None
         self._home_pid = os.getpid()
@@ -99,18 +102,20 @@ class NertagComponent:
             from .api import load
             from .routing import ModelChoice
 
-            self._choice = ModelChoice(self.model, lambda name: load(name, precision=self.precision))
+            self._choice = ModelChoice(self.model, lambda name: load(name, precision=self.precision, style=self.style))
             self._choice.load_named()
         return self._choice
 
 
 @Language.factory(
     FACTORY,
-    default_config={"model": None, "keep_existing": False, "batch_size": 64, "precision": "float32"},
+    default_config={"model": None, "keep_existing": False, "batch_size": 64, "precision": "float32", "style": None},
     assigns=["doc.ents"],
 )
 def make_nertag(
-    nlp: Language, name: str, model: Optional[str], keep_existing: bool, batch_size: int, precision: str
+    nlp: Language, name: str, model: Optional[str], keep_existing: bool, batch_size: int, precision: str,
+    style: Optional[str],
 ) -> NertagComponent:
-    """``model``: a built-in name or model folder; None tags each doc with its language's default."""
-    return NertagComponent(nlp, name, model, keep_existing, batch_size, precision)
+    """``model``: a built-in name or model folder; None tags each doc with its language's default.
+    ``style``: for a model trained with corpus styles, the one to tag in (see :func:`nertag.load`)."""
+    return NertagComponent(nlp, name, model, keep_existing, batch_size, precision, style)

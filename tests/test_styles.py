@@ -120,6 +120,55 @@ def test_the_onnx_backend_computes_in_the_chosen_style(style_model: Path) -> Non
     tagger.style = "plain.bio=2"  # the same style, written another way
 
 
+def test_an_export_keeps_the_style_it_was_made_in(style_model: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from nertag import load
+
+    out = tmp_path / "export"
+    result = CliRunner().invoke(main, ["export", str(style_model), "--out", str(out), "--style", "plain.bio"])
+    assert result.exit_code == 0, result.output
+    exported = load(out)
+    assert exported.style == "plain.bio" and [e.label for e in exported.tag("苹果来到上海")] == ["LOC"]
+    bad = CliRunner().invoke(main, ["export", str(style_model), "--out", str(tmp_path / "bad"), "--style", "news.bio"])
+    assert bad.exit_code != 0 and "news.bio" in bad.output and not (tmp_path / "bad").exists()
+
+
+def test_spacy_and_datasets_tag_in_the_style_they_are_given(style_model: Path) -> None:
+    spacy = pytest.importorskip("spacy")
+    from nertag.dataset_tagger import DatasetTagger
+
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("nertag", config={"model": str(style_model), "style": "plain.bio"})
+    assert [span.label_ for span in nlp("苹果来到上海").ents] == ["LOC"]
+    batch = DatasetTagger(str(style_model), style="plain.bio")({"text": ["苹果来到上海"]})
+    assert [entity["label"] for entity in batch["entities"][0]] == ["LOC"]
+    own = DatasetTagger(str(style_model))({"text": ["苹果来到上海"]})
+    assert [entity["label"] for entity in own["entities"][0]] == ["ORG", "LOC"]
+    with pytest.raises(ValueError, match="give the model"):
+        DatasetTagger(style="plain.bio")
+    with pytest.raises(ValueError, match="give the model"):
+        spacy.blank("zh").add_pipe("nertag", config={"style": "plain.bio"})
+
+
+def test_serve_tags_in_the_style_it_is_given(style_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.testclient import TestClient
+
+    import nertag.serve
+
+    answers = []
+
+    def answer_one_request(app, sock, model) -> None:  # instead of running uvicorn on the socket
+        with TestClient(app) as client:
+            answers.append(client.post("/tag", json={"text": "苹果来到上海"}).json())
+
+    monkeypatch.setattr(nertag.serve, "run", answer_one_request)
+    result = CliRunner().invoke(main, ["serve", "--model", str(style_model), "--port", "0", "--style", "plain.bio"])
+    assert result.exit_code == 0, result.output
+    assert [entity["label"] for entity in answers[0]["entities"]] == ["LOC"]
+    refused = CliRunner().invoke(main, ["serve", "--style", "plain.bio"])
+    assert refused.exit_code == 2 and "--model" in refused.output
+
+
 def test_style_corpora_need_distinct_names(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
