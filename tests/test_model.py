@@ -69,6 +69,30 @@ def test_network_batches_smaller_than_a_crf_pass_tag_the_same(zh_model_dir: Path
     assert any(small)
 
 
+def test_tagging_leaves_the_garbage_collector_as_it_found_it(zh_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    tagger = load(zh_model_dir)
+    tagger.tag("张三在北京")
+    assert gc.isenabled()
+
+    def broken(batch):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(tagger, "_emissions", broken)
+    with pytest.raises(RuntimeError):
+        tagger.tag("张三在北京")
+    assert gc.isenabled()
+    monkeypatch.undo()
+    gc.disable()
+    try:
+        tagger.tag("张三在北京")
+        tagger.predict_spans([["张", "三"]])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_tag_gives_offsets_into_the_input(zh_model_dir: Path) -> None:
     text = "  张三出生于北京市。\t李四毕业于清华大学，任工程师。"
     entities = tag(text, model=zh_model_dir)
