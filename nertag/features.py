@@ -20,6 +20,7 @@ from .batch import Batch
 from .config import ModelConfig
 from .lexicon import WIDTH as LEXICON_WIDTH
 from .lexicon import lexicon_features
+from .lookup import KeyTable
 from .segment import BEGIN, END, MIDDLE, SINGLE, cut, segment
 from .tokenize import is_cjk
 from .vocab import Vocab
@@ -153,7 +154,7 @@ class FeatureEncoder:
     ) -> None:
         self.config, self.words, self.chars, self.bigrams, self.tags = config, words, chars, bigrams, tags
         self.segments = segments
-        self._pairs: tuple[dict[str, int], np.ndarray, np.ndarray] | None = None  # see _bigram_pairs
+        self._pairs: tuple[dict[str, int], KeyTable, np.ndarray] | None = None  # see _bigram_pairs
         # Keys are a pure function of the form; cached because bigrams ask for each token's key again.
         self.word_key = lru_cache(maxsize=1 << 20)(self._word_key)  # type: ignore[method-assign]
 
@@ -259,15 +260,16 @@ class FeatureEncoder:
         width = len(units)
 
         def ids_of(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-            code = np.where((left >= 0) & (right >= 0), left * width + right, -1)
-            rows = np.minimum(np.searchsorted(codes, code), max(len(codes) - 1, 0))
-            found = codes[rows] == code if len(codes) else np.zeros(len(code), dtype=bool)
-            return np.where(found, ids[rows] if len(codes) else UNK_ID, UNK_ID)
+            rows = codes.find(np.where((left >= 0) & (right >= 0), left * width + right, -1))
+            found = np.full(len(rows), UNK_ID, dtype=np.int64)
+            hit = rows >= 0
+            found[hit] = ids[rows[hit]]
+            return found
 
         return torch.from_numpy(np.stack([ids_of(before, unit), ids_of(unit, after)], axis=1))
 
-    def _bigram_pairs(self) -> tuple[dict[str, int], np.ndarray, np.ndarray] | None:
-        """The bigram vocabulary as unit numbers: each half's number, the sorted pair codes
+    def _bigram_pairs(self) -> tuple[dict[str, int], KeyTable, np.ndarray] | None:
+        """The bigram vocabulary as unit numbers: each half's number, a table of the pair codes
         (``left * units + right``) and their ids; None where an entry has no single tab."""
         if self._pairs is None and self.bigrams is not None:
             halves = [item.split("\t") for item in self.bigrams.items[2:]]
@@ -278,8 +280,7 @@ class FeatureEncoder:
                 units.setdefault(left, len(units))
                 units.setdefault(right, len(units))
             codes = np.array([units[left] * len(units) + units[right] for left, right in halves], dtype=np.int64)
-            order = np.argsort(codes)
-            self._pairs = (units, codes[order], np.arange(2, len(halves) + 2, dtype=np.int64)[order])
+            self._pairs = (units, KeyTable(codes), np.arange(2, len(halves) + 2, dtype=np.int64))
         return self._pairs
 
     def _encode_bigrams_by_key(self, per_sentence: list[list[str]]) -> torch.Tensor:

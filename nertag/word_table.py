@@ -23,6 +23,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as save_bytes
 
+from .lookup import KeyTable
 from .safe_write import open_output
 
 MIN_LENGTH = 2
@@ -92,9 +93,9 @@ def code_points(text: str) -> np.ndarray:
 class WordIndex:
     """Every dictionary word in a text, found with a few numpy passes instead of a Python loop.
 
-    Keys of each length are kept sorted by a 64-bit hash of their characters, with the characters
-    themselves: a window of text is looked up by its hash (binary search) and confirmed by
-    comparing characters, so a hash collision can cost a comparison but never a wrong match.
+    Keys of each length are kept in a :class:`~nertag.lookup.KeyTable` of 64-bit hashes of their
+    characters, with the characters themselves: a window of text is looked up by its hash and
+    confirmed by comparing characters, so a hash collision can cost a comparison but never a wrong match.
     Windows grow one character at a time and only from those that are still a key (a word or a
     word's prefix), as a scan of a prefix dictionary would.
     """
@@ -106,16 +107,15 @@ class WordIndex:
         lengths = np.concatenate((breaks, [len(codes)]))[: len(starts)] - starts
         if len(starts) != len(packed):
             raise ValueError(f"word table: {len(starts)} keys but {len(packed)} values")
-        self.by_length: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.by_length: dict[int, tuple[KeyTable, np.ndarray, np.ndarray]] = {}
         for length in range(MIN_LENGTH, MAX_LENGTH + 1):
             chosen = np.flatnonzero(lengths == length)
             chars = codes[starts[chosen, None] + np.arange(length)]
-            hashes = hash_rows(chars)
-            order = np.argsort(hashes, kind="stable")
-            hashes = hashes[order]
-            if len(hashes) > 1 and bool((hashes[1:] == hashes[:-1]).any()):
-                raise ValueError(f"word table: two keys of {length} characters share a hash")
-            self.by_length[length] = (hashes, chars[order], packed[chosen][order])
+            try:
+                table = KeyTable(hash_rows(chars))
+            except ValueError:
+                raise ValueError(f"word table: two keys of {length} characters share a hash") from None
+            self.by_length[length] = (table, chars, packed[chosen])
 
     def find(self, codes: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(start, length, packed value) of every word (count >= 1) in ``codes``, a text's code
@@ -128,11 +128,11 @@ class WordIndex:
             starts, hashes = starts[fits], hashes[fits]
             with np.errstate(over="ignore"):
                 hashes = hashes * HASH_BASE + codes[starts + length - 1]
-            key_hashes, key_chars, key_values = self.by_length[length]
-            if not len(starts) or not len(key_hashes):
+            table, key_chars, key_values = self.by_length[length]
+            if not len(starts) or not len(key_chars):
                 break
-            rows = np.minimum(np.searchsorted(key_hashes, hashes), len(key_hashes) - 1)
-            hit = key_hashes[rows] == hashes
+            rows = table.find(hashes)
+            hit = rows >= 0
             hit[hit] = (key_chars[rows[hit]] == codes[starts[hit, None] + np.arange(length)]).all(axis=1)
             starts, hashes, rows = starts[hit], hashes[hit], rows[hit]
             values = key_values[rows]

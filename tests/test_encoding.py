@@ -100,3 +100,24 @@ def test_keys_sharing_a_hash_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(word_table, "HASH_BASE", np.uint64(1))
     with pytest.raises(ValueError, match="share a hash"):
         WordIndex("姚明\n明姚", np.array([25, 25], dtype=np.uint32))
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 5000])
+def test_a_key_table_finds_each_key_and_nothing_else(size: int) -> None:
+    from nertag.lookup import KeyTable
+
+    rng = np.random.default_rng(size)
+    keys = np.unique(rng.integers(0, 2**63, size=size, dtype=np.int64))
+    rng.shuffle(keys)
+    table = KeyTable(keys)
+    others = rng.integers(0, 2**63, size=300, dtype=np.int64)
+    queries = np.concatenate([keys, others, keys[:10], [-1]])
+    expected = {int(key): row for row, key in enumerate(keys)}
+    assert table.find(queries).tolist() == [expected.get(int(q), -1) for q in queries]
+
+
+def test_a_key_table_refuses_repeated_keys() -> None:
+    from nertag.lookup import KeyTable
+
+    with pytest.raises(ValueError, match="distinct"):
+        KeyTable(np.array([3, 5, 3], dtype=np.int64))
