@@ -315,17 +315,15 @@ class FeatureEncoder:
                 one_char[number] = True
             else:
                 other.extend(segment(sentence))
-        known: dict[str, int] = {}
-        for word in chain(words, (word for word, _ in other)):
-            if word not in known:
-                known[word] = self.segments.id(self.word_key(word))
+        segment_id, word_key = self.segments.id, self.word_key
+        known = {word: segment_id(word_key(word)) for word in dict.fromkeys(chain(words, (word for word, _ in other)))}
         word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         inside = np.arange(int(word_lengths.sum())) - np.repeat(np.cumsum(word_lengths) - word_lengths, word_lengths)
         length = np.repeat(word_lengths, word_lengths)
         places = np.where(length == 1, SINGLE, np.where(inside == 0, BEGIN, np.where(inside == length - 1, END, MIDDLE)))
         on_fast_path = np.repeat(one_char, tokens.lengths)
         result = np.zeros((len(on_fast_path), 2), dtype=np.int64)
-        result[on_fast_path, 0] = np.repeat(np.array([known[w] for w in words], dtype=np.int64), word_lengths)
+        result[on_fast_path, 0] = np.repeat(np.fromiter(map(known.__getitem__, words), dtype=np.int64, count=len(words)), word_lengths)
         result[on_fast_path, 1] = places
         if other:
             result[~on_fast_path] = np.array([(known[word], place) for word, place in other], dtype=np.int64)
