@@ -155,7 +155,9 @@ class FeatureEncoder:
         self.config, self.words, self.chars, self.bigrams, self.tags = config, words, chars, bigrams, tags
         self.segments = segments
         self._pairs: tuple[dict[str, int], KeyTable, np.ndarray] | None = None  # see _bigram_pairs
-        # Keys are a pure function of the form; cached because bigrams ask for each token's key again.
+        self._pairs_possible = True
+        # Keys are a pure function of the form; cached because ids, bigrams and segment words ask for
+        # the same forms' keys in every call, and training asks for every sentence's.
         self.word_key = lru_cache(maxsize=1 << 20)(self._word_key)  # type: ignore[method-assign]
 
     @classmethod
@@ -235,7 +237,7 @@ class FeatureEncoder:
         forms = torch.tensor([table.setdefault(f, len(table)) for f in flat_forms], dtype=torch.long)
         char_lists = [self.chars.ids(f[:MAX_FORM_CHARS]) or [1] for f in table]
         form_char_lengths = torch.tensor([len(c) for c in char_lists], dtype=torch.long)
-        form_chars = torch.zeros(len(char_lists), int(form_char_lengths.max()), dtype=torch.long)
+        form_chars = torch.zeros(len(char_lists), max(map(len, char_lists), default=1), dtype=torch.long)
         for row, ids in enumerate(char_lists):
             form_chars[row, : len(ids)] = torch.tensor(ids)
         return forms, form_chars, form_char_lengths
@@ -253,9 +255,9 @@ class FeatureEncoder:
             return self._encode_bigrams_by_key(tokens.per_sentence)
         units, codes, ids = pairs
         unit = tokens.spread([units.get(key, -1) for key in keys])
-        ends = np.cumsum(tokens.lengths)
+        ends = np.cumsum(tokens.lengths, dtype=np.int64)
         before, after = np.roll(unit, 1), np.roll(unit, -1)
-        before[ends - np.asarray(tokens.lengths)] = units[BOS]
+        before[ends - np.asarray(tokens.lengths, dtype=np.int64)] = units[BOS]
         after[ends - 1] = units[EOS]
         width = len(units)
 
@@ -271,9 +273,10 @@ class FeatureEncoder:
     def _bigram_pairs(self) -> tuple[dict[str, int], KeyTable, np.ndarray] | None:
         """The bigram vocabulary as unit numbers: each half's number, a table of the pair codes
         (``left * units + right``) and their ids; None where an entry has no single tab."""
-        if self._pairs is None and self.bigrams is not None:
+        if self._pairs is None and self.bigrams is not None and self._pairs_possible:
             halves = [item.split("\t") for item in self.bigrams.items[2:]]
             if any(len(pair) != 2 for pair in halves):
+                self._pairs_possible = False
                 return None
             units: dict[str, int] = {BOS: 0, EOS: 1}
             for left, right in halves:
@@ -284,7 +287,8 @@ class FeatureEncoder:
         return self._pairs
 
     def _encode_bigrams_by_key(self, per_sentence: list[list[str]]) -> torch.Tensor:
-        """As :meth:`_encode_bigrams`, one string key per bigram: for the rare forms with a tab.
+        """As :meth:`_encode_bigrams`, one string key per bigram: for the rare forms with a tab, and
+        vocabularies whose entries are not all two halves.
 
         A sentence of n tokens has n + 1 bigrams (ends included); token i of sentence s sits at flat
         position p, so its left bigram is number p + s and its right one p + s + 1.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from contextlib import contextmanager
 from dataclasses import replace
+from itertools import chain
 from typing import Iterator, Protocol, Sequence
 
 import torch
@@ -21,9 +22,9 @@ from .tokenize import char_sentences, char_tokens, run_groups, sentences, word_t
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
 ENCODE_CHUNK = 4096  # sentences encoded together
-# Network batches decoded by one CRF pass: the CRF's Viterbi and forward-backward take a few small
-# operations per step whatever the batch, so on CPU their cost is the number of steps, while the
-# LSTM is fastest on batches of about max_tokens.
+# Network batches (of at most max_tokens padded tokens, where the LSTM is fastest) decoded by one
+# CRF pass: the CRF's Viterbi and forward-backward take a few small operations per step whatever
+# the batch, so on CPU their cost is the number of steps.
 CRF_BATCHES = 4
 
 
@@ -167,9 +168,10 @@ class Tagger:
     ) -> list[list[tuple[Span, float | None]]]:
         results: list[list[tuple[Span, float | None]]] = [[] for _ in token_lists]
         for chunk, corpus in self._encoded_chunks(token_lists):
-            lengths = [len(token_lists[i]) for i in chunk]
-            for group in self._batches(lengths, max_tokens * CRF_BATCHES):
-                for local, found in zip(group, self._decode(corpus, group, confidence, max_tokens)):
+            batches = list(self._batches([len(token_lists[i]) for i in chunk], max_tokens))
+            for first in range(0, len(batches), CRF_BATCHES):
+                bundle = batches[first : first + CRF_BATCHES]
+                for local, found in zip(chain.from_iterable(bundle), self._decode(corpus, bundle, confidence)):
                     results[chunk[local]] = found
         return results
 
@@ -187,17 +189,20 @@ class Tagger:
 
     @torch.inference_mode()
     def _decode(
-        self, corpus: EncodedCorpus, group: list[int], confidence: bool, max_tokens: int
+        self, corpus: EncodedCorpus, bundle: list[list[int]], confidence: bool
     ) -> list[list[tuple[Span, float | None]]]:
-        """Entity spans of the sentences ``group``: emissions by network batches of at most
-        ``max_tokens`` padded tokens, then one CRF pass over them all."""
+        """Entity spans of the sentences of a few network batches, in order: emissions batch by
+        batch, then one CRF pass over them all."""
         self._eval()
+        group = list(chain.from_iterable(bundle))
         lengths = corpus.lengths[group]
         width = int(lengths.max())
         emissions = torch.zeros(len(group), width, len(self.tags), device=self.device)
-        for rows in self._batches(lengths.tolist(), max_tokens):
-            scores = self._emissions(corpus.batch(torch.tensor([group[i] for i in rows])).to(self.device))
-            emissions[torch.tensor(rows, device=self.device), : scores.size(1)] = scores
+        first = 0
+        for batch in bundle:
+            scores = self._emissions(corpus.batch(torch.tensor(batch)).to(self.device))
+            emissions[first : first + len(batch), : scores.size(1)] = scores
+            first += len(batch)
         mask = (torch.arange(width)[None, :] < lengths[:, None]).to(self.device)
         paths = self.crf.decode(emissions, mask)[0]
         found = self._path_spans(paths.cpu())

@@ -141,7 +141,7 @@ def char_sentences(text: str, max_tokens: int, latin_runs: bool = False) -> list
     bounds: list[int] = []
     start = 0
     for end in [m.end() for m in _SENTENCE_END_CHAR.finditer(text)] + [len(text)]:
-        bounds.extend(range(start, end, max_tokens))
+        bounds.extend(range(start, end, max(max_tokens, 1)))  # below 1, as sentences(): a token each
         start = end
     bounds.append(len(text))
     return [list(zip(range(a, b), range(a + 1, b + 1))) for a, b in zip(bounds, bounds[1:]) if b > a]

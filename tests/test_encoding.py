@@ -46,6 +46,12 @@ def test_bigrams_by_unit_pairs_equal_bigrams_by_string_keys(zh_path: Path, sente
     assert bool((by_pairs > 1).any())  # some bigrams are known, not all <unk>
 
 
+def test_no_sentences_encode_to_empty_tensors(zh_path: Path) -> None:
+    corpus = encoder(zh_path).encode([])
+    assert len(corpus) == 0 and corpus.words.shape == (0,)
+    assert all(values.size(0) == 0 for values in corpus.per_token.values())
+
+
 def test_segments_cut_in_numpy_equal_segment_per_token(zh_path: Path) -> None:
     features = encoder(zh_path)
     tokens = TokenTable(ODD_SENTENCES)

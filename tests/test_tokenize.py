@@ -161,7 +161,7 @@ def test_a_lone_surrogate_is_segmented_and_kept() -> None:
 
 @given(
     st.text(alphabet=st.sampled_from(list("中国人。！？；!?;…aZ9Ａ１ \n\t\x00\u0301\u200d\ufe0f🇨🇳😀\ud800")), max_size=60),
-    st.sampled_from([1, 2, 5, 250]),
+    st.sampled_from([0, 1, 2, 5, 250]),
     st.booleans(),
 )
 def test_sentences_of_one_character_tokens_are_cut_as_the_token_loop_cuts_them(text: str, longest: int, latin_runs: bool) -> None:
