@@ -3,7 +3,8 @@
     python benchmarks/tagging_profile.py [--model zh-msra]
 
 Prints seconds (fastest of 3) for jieba segmentation, all feature encoding, the network's
-emissions in float32 and bfloat16 on 2 and on 1 threads, Viterbi, and predict_spans() end to end,
+emissions in float32 and bfloat16 on 2 and on 1 threads, Viterbi, predict_spans() end to end (in
+the model's precision, float32 by default) and tag_many() end to end in bfloat16 (what issue 12 times),
 so that the core-seconds a stage needs can be compared with what two cores can give.
 """
 
@@ -82,6 +83,9 @@ def main() -> None:
         seconds = fastest(lambda: [tagger.net.crf.decode(e, b.mask) for e, b in zip(emissions, batches)])
         print(f"  Viterbi with backtrace        {seconds:6.2f}")
     print(f"  predict_spans(), end to end   {fastest(lambda: tagger.predict_spans(tokens, confidence=False)):6.2f}")
+    texts = ["".join(t) for t in tokens]
+    tagger.precision = "bfloat16"
+    print(f"  tag_many() with confidences, bfloat16, end to end {fastest(lambda: tagger.tag_many(texts)):6.2f}")
 
 
 if __name__ == "__main__":
