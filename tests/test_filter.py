@@ -202,6 +202,12 @@ def test_workers_give_the_same_records_in_the_same_order(en_model_dir: Path, tmp
     two = CliRunner().invoke(main, ["tag", str(source), "--model", str(en_model_dir), "--workers", "2"])
     assert two.exit_code == 0, two.output
     assert [json.loads(line)["text"] for line in two.stdout.splitlines()] == lines
+    piped = CliRunner().invoke(main, ["tag", "--model", str(en_model_dir), "--workers", "2"], input="\n".join(lines) + "\n")
+    assert piped.exit_code == 0, piped.output
+    assert piped.stdout == two.stdout  # asked for, workers tag standard input too
+    for refused in (["--nbest", "2"], ["--input-format", "conll"]):
+        result = CliRunner().invoke(main, ["tag", str(source), "--model", str(en_model_dir), "--workers", "2", *refused])
+        assert result.exit_code == 2 and "--workers" in result.output
 
 
 def test_sigterm_leaves_no_half_written_output(en_model_dir: Path, tmp_path: Path) -> None:
