@@ -186,7 +186,7 @@ def fit(
     first; a list of them is trained on together. Without ``dev``, a seeded ``dev_fraction`` of
     train is held out. ``model_options`` override :class:`~nertag.config.ModelConfig` fields
     (``hidden_size=128``...; ``style_dim=8`` learns each corpus of the list as a style, named
-    by its file name, or "<Dataset of N rows>" for a Dataset). For checkpoints and resuming, use ``nertag train``.
+    by its file name, or "<Dataset N>" for a Dataset, N its place in the list). For checkpoints and resuming, use ``nertag train``.
 
     ``init`` (a built-in name such as ``"zh-general"`` or a model folder) fine-tunes that model
     (:mod:`nertag.finetune`): its architecture and vocabularies are kept, so ``model_options`` may

@@ -252,6 +252,19 @@ def test_fit_trains_a_style_model_named_by_its_files(tmp_path: Path) -> None:
     assert tagger.config.styles == ("brands.bio", "plain.bio") and tagger.style == "plain.bio"
 
 
+def test_datasets_of_one_size_are_styles_by_their_place(tmp_path: Path) -> None:
+    import nertag
+    from nertag.config import TrainConfig
+
+    brands = nertag.read_corpus(_corpus(tmp_path / "brands.bio", "ORG"))
+    plain = nertag.read_corpus(_corpus(tmp_path / "plain.bio", "O"))
+    assert len(brands) == len(plain)
+    tagger = nertag.fit(
+        [brands, plain], brands, settings=TrainConfig(epochs=1), style_dim=4, tag_style="<Dataset 2>", hidden_size=8,
+    )
+    assert tagger.config.styles == ("<Dataset 1>", "<Dataset 2>") and tagger.style == "<Dataset 2>"
+
+
 def test_tag_style_without_style_dim_is_refused_before_reading(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, [
         "train", "--train", str(tmp_path / "absent.bio"), "--dev-fraction", "0.1", "--out", str(tmp_path / "m"),

@@ -96,13 +96,19 @@ def named_styles(config: ModelConfig, train_sources: Sequence[CorpusSource]) -> 
     """
     if not config.style_dim:
         return config, [0] * len(train_sources)
-    names = tuple(source_name(source) for source in train_sources)
+    names = tuple(style_name(source, number) for number, source in enumerate(train_sources, 1))
     if not config.styles:
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"--style-dim learns one style per --train corpus, and more than one is named {', '.join(repeated)}: give each a distinct file name")
         config = replace(config, styles=names)
     return config, [style_id(config, name if name in config.styles else main_style(config.tag_style)) for name in names]
+
+
+def style_name(source: CorpusSource, number: int) -> str:
+    """The style a training corpus teaches: a file's name, or "<Dataset N>" for the Nth corpus of
+    the list when it is a Dataset (two Datasets have no names to tell them apart)."""
+    return source_name(source) if isinstance(source, (str, os.PathLike)) else f"<Dataset {number}>"
 
 
 def load_teacher(model: str, device: str) -> Tagger:
