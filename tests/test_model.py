@@ -84,6 +84,11 @@ def test_tagging_leaves_the_garbage_collector_as_it_found_it(zh_model_dir: Path,
         tagger.tag("张三在北京")
     assert gc.isenabled()
     monkeypatch.undo()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:  # taggings in threads share one count: the last one turns it on
+        list(pool.map(lambda _: tagger.tag_many(["张三在北京"] * 20), range(16)))
+    assert gc.isenabled()
     gc.disable()
     try:
         tagger.tag("张三在北京")

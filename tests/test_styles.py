@@ -263,6 +263,9 @@ def test_datasets_of_one_size_are_styles_by_their_place(tmp_path: Path) -> None:
         [brands, plain], brands, settings=TrainConfig(epochs=1), style_dim=4, tag_style="<Dataset 2>", hidden_size=8,
     )
     assert tagger.config.styles == ("<Dataset 1>", "<Dataset 2>") and tagger.style == "<Dataset 2>"
+    from nertag.commands.train import named_styles
+
+    assert named_styles(tagger.config, [plain])[1] == [2]  # fine-tuning on a Dataset refines the tag style
 
 
 def test_tag_style_without_style_dim_is_refused_before_reading(tmp_path: Path) -> None:

@@ -102,7 +102,10 @@ def named_styles(config: ModelConfig, train_sources: Sequence[CorpusSource]) -> 
         if repeated:
             raise ValueError(f"--style-dim learns one style per --train corpus, and more than one is named {', '.join(repeated)}: give each a distinct file name")
         config = replace(config, styles=names)
-    return config, [style_id(config, name if name in config.styles else main_style(config.tag_style)) for name in names]
+    # A Dataset has no name of its own: when fine-tuning it never matches a style by its place.
+    own = [name if isinstance(source, (str, os.PathLike)) and name in config.styles else main_style(config.tag_style)
+           for source, name in zip(train_sources, names)]
+    return config, [style_id(config, name) for name in own]
 
 
 def style_name(source: CorpusSource, number: int) -> str:
