@@ -381,7 +381,7 @@ def _progress_bar(unit: str) -> Any:
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
-@click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="Tag in this many processes (one thread each), output in input order, whatever the input (standard input included: records then come a few chunks late); 0: for input files of 4 MB or more, as many as the machine's load leaves cores free, else 1.")
+@click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="Tag in this many processes (one thread each), output in input order, whatever the input (standard input included: records then come 2xN chunks late); 0: for input files of 4 MB or more, as many as the machine's load leaves cores free, else 1.")
 @click.option("--backend", type=click.Choice(["torch", "onnx"]), default=None, help="What computes the emission scores (onnx: onnxruntime, CPU, float32). Default: torch, or onnx for a folder from `nertag export`.")
 @click.option("--dictionary", "dictionary_path", type=click.Path(dir_okay=False), default=None, help="Phrases to tag as given: TSV lines phrase<TAB>LABEL, or JSON lines {\"phrase\", \"label\"}.")
 @click.option("--rules", default=None, help="Built-in patterns to tag: some of time,duration,money,percent,age, or all (off by default).")
