@@ -36,32 +36,31 @@ FORMAT = 1
 class WordTable:
     """Word or prefix -> packed value (see the module docstring), and the dictionary's total count.
 
-    Read from the shipped file, the table stays as stored (the keys joined by newlines, one uint32
-    per key) until asked: ``values``, the dict, takes 0.1 s to build and tagging never needs it;
+    The table is kept as it is stored: ``keys``, the keys joined by newlines, and ``packed``, one
+    uint32 per key. ``values``, the dict, takes 0.1 s to build from them and tagging never needs it;
     ``index`` finds words in numpy.
     """
 
     def __init__(self, values: dict[str, int], total: int) -> None:
-        self.values = values
-        self.total = total
+        self.__init_stored("\n".join(values), np.fromiter(values.values(), dtype=np.uint32, count=len(values)), total)
+
+    def __init_stored(self, keys: str, packed: np.ndarray, total: int) -> None:
+        self.keys, self.packed, self.total = keys, packed, total
 
     @classmethod
     def stored(cls, keys: str, packed: np.ndarray, total: int) -> "WordTable":
         """A table as the file holds it: ``keys`` joined by newlines, ``packed`` one value per key."""
         table = cls.__new__(cls)
-        table._keys, table._packed, table.total = keys, packed, total
+        table.__init_stored(keys, packed, total)
         return table
 
     @cached_property
     def values(self) -> dict[str, int]:
-        return dict(zip(self._keys.split("\n"), self._packed.tolist())) if len(self._packed) else {}
+        return dict(zip(self.keys.split("\n"), self.packed.tolist())) if len(self.packed) else {}
 
     @cached_property
     def index(self) -> "WordIndex":
-        if "_keys" in self.__dict__:
-            return WordIndex(self._keys, self._packed)
-        packed = np.fromiter(self.values.values(), dtype=np.uint32, count=len(self.values))
-        return WordIndex("\n".join(self.values), packed)
+        return WordIndex(self.keys, self.packed)
 
     @staticmethod
     def count(value: int) -> int:
@@ -173,8 +172,8 @@ def build(dictionary: Path) -> WordTable:
 def save(table: WordTable, path: str | Path, source: str) -> None:
     """Write the table to ``path`` (``-``: standard output) as nertag writes every file: through
     symlinks and into pipes, replacing a file only once it is whole, with the user's umask."""
-    keys = np.frombuffer("\n".join(table.values).encode("utf-8"), dtype=np.uint8)
-    values = np.fromiter(table.values.values(), dtype=np.uint32, count=len(table.values))
+    keys = np.frombuffer(table.keys.encode("utf-8"), dtype=np.uint8)
+    values = np.ascontiguousarray(table.packed, dtype=np.uint32)
     metadata = {"format": str(FORMAT), "source": source, "total": str(table.total), "keys": str(len(values))}
     with open_output(str(path), sys.stdout, binary=True) as out:
         out.write(save_bytes({"keys": keys, "values": values}, metadata=metadata))
