@@ -132,7 +132,7 @@ _STYLE_HELP = "With --model trained with --style-dim: tag in the style of this t
 @click.option("--weights-dtype", type=click.Choice(list(WEIGHTS_DTYPES)), default="float32", show_default=True, help="float16 halves the model file; int8 also stores embedding tables as int8 rows (about a quarter).")
 @click.option("--out", "out_dir", default=None, help="Model folder to write: absent, empty, or an earlier nertag model (replaced whole).")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False), help="Continue the run whose checkpoint is this folder (OUT.checkpoint); other options come from it.")
-@click.option("--init", default=None, help="Fine-tune: start from this model (built-in name or folder), keeping its architecture and vocabularies (new items added); architecture options that differ are refused.")
+@click.option("--init", default=None, help="Fine-tune: start from this model (built-in name or folder), keeping its architecture and vocabularies (new items added); architecture options that differ are refused, except a smaller --hidden-size, which keeps its most used units.")
 @click.option("--keep-labels", is_flag=True, help="With --init: keep the initial model's labels that TRAIN lacks (by default they are dropped).")
 @click.option("--teacher", default=None, help="Distil: also learn this model's tag posteriors at every training token (built-in name or folder; same labels and scheme), e.g. a narrow student from a wide teacher.")
 @click.option("--teacher-weight", type=float, default=None, help="With --teacher: the share of the loss spent matching it.  [default: 0.5]")
@@ -150,7 +150,7 @@ _STYLE_HELP = "With --model trained with --style-dim: tag in the style of this t
 @click.option("--scheme", type=click.Choice([s.value for s in DECODING_SCHEMES]), default=ModelConfig.scheme, show_default=True, help="Scheme the CRF decodes in; output is always BIO.")
 @click.option("--unit", type=click.Choice(["char", "word"]), default=None, help="Token unit (default: char when nearly all tokens are one character).")
 @click.option("--cell", type=click.Choice(["lstm", "gru"]), default=ModelConfig.cell, show_default=True)
-@click.option("--hidden-size", type=int, default=None, help="Sentence encoder size per direction.")
+@click.option("--hidden-size", type=int, default=None, help="Sentence encoder size per direction; with --init, a smaller size narrows the initial model (faster tagging).")
 @click.option("--layers", type=int, default=None)
 @click.option("--dropout", type=float, default=None)
 @click.option("--word-dim", type=int, default=None)
@@ -266,7 +266,8 @@ def _init_configure(init: str, options: dict[str, Any]) -> Callable[[Any], Model
     for field, value, kept in architecture_conflicts(initial, given):
         name = _MODEL_OPTIONS[field].replace("_", "-")
         option = f"--{'' if value else 'no-'}{name}" if isinstance(value, bool) else f"--{name} {value}"
-        raise ValueError(f"{option} conflicts with {init}, whose {field} is {kept!r}: --init keeps the initial model's architecture; leave the option out")
+        advice = "leave the option out, or give a smaller one" if field == "hidden_size" else "leave the option out"
+        raise ValueError(f"{option} conflicts with {init}, whose {field} is {kept!r}: --init keeps the initial model's architecture; {advice}")
     config = finetune_config(initial, init, given)
     return lambda _sentences: config
 

@@ -28,6 +28,7 @@ from .config import ModelConfig
 from .errors import OutputError
 from .features import FeatureEncoder
 from .model import BiLstmCrf
+from .narrow import narrowed_state
 from .schemes import labels_of
 from .tagger import Tagger
 from .vocab import Vocab
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 # fine-tuning takes from the initial model.
 # Settings a fine-tuning run may change: they shape no weight (tag_style only picks which style rows tagging reads).
 TUNABLE = frozenset({"min_word_count", "min_bigram_count", "min_segment_count", "dropout", "word_dropout", "tag_style"})
+# The one architecture setting a run may lower: the encoder keeps the initial model's most used
+# units (:mod:`nertag.narrow`), so a wide model can start a narrower, faster one.
+NARROWABLE = "hidden_size"
 
 
 @dataclass(frozen=True)
@@ -105,21 +109,24 @@ def architecture_conflicts(initial: ModelConfig, overrides: Mapping[str, object]
         (name, value, getattr(initial, name))
         for name, value in overrides.items()
         if value is not None and name not in TUNABLE and value != getattr(initial, name)
+        and not (name == NARROWABLE and isinstance(value, int) and 0 < value < getattr(initial, name))
     ]
 
 
 def finetune_config(initial: ModelConfig, name: str, overrides: Mapping[str, object] | None = None) -> ModelConfig:
-    """The initial model's config with the tunable settings of ``overrides`` applied; an
-    architecture setting that differs is refused, as the initial weights would not fit it."""
+    """The initial model's config with the tunable settings of ``overrides`` applied, and a
+    narrower ``hidden_size``; another architecture setting that differs is refused, as the initial
+    weights would not fit it."""
     overrides = overrides or {}
     conflicts = architecture_conflicts(initial, overrides)
     if conflicts:
         field, given, kept = conflicts[0]
         raise ValueError(
             f"{field}={given!r} conflicts with {name}, whose {field} is {kept!r}: fine-tuning keeps the "
-            f"initial model's architecture (only {', '.join(sorted(TUNABLE))} may change)"
+            f"initial model's architecture (only {', '.join(sorted(TUNABLE))} may change, and {NARROWABLE} may shrink)"
         )
-    return dataclasses.replace(initial, **{k: v for k, v in overrides.items() if v is not None and k in TUNABLE})
+    changed = TUNABLE | {NARROWABLE}
+    return dataclasses.replace(initial, **{k: v for k, v in overrides.items() if v is not None and k in changed})
 
 
 def extended_features(
@@ -162,6 +169,7 @@ def carry_over(initial: Tagger, net: BiLstmCrf, tags: Sequence[str]) -> None:
     and the tag list ``tags``.
 
     Vocabulary tables keep their first rows (the initial vocabulary is a prefix of the new one);
+    a narrower sentence encoder keeps the initial one's most used units (:mod:`nertag.narrow`);
     the emission layer and the CRF's start, end and ``[from, to]`` transition scores keep the
     entries of tags both tag lists hold; everything else has the same shape and is copied whole.
     """
@@ -175,6 +183,8 @@ def carry_over(initial: Tagger, net: BiLstmCrf, tags: Sequence[str]) -> None:
     old_ids = torch.tensor([j for _, j in shared], dtype=torch.long, device=device)
     by_tag_rows = {"emission.weight", "emission.bias", "crf.start_transitions", "crf.end_transitions"}
     source = source_net.state_dict()
+    if net.encoder.hidden_size < source_net.encoder.hidden_size:
+        source = narrowed_state(source, source_net.encoder, net.encoder.hidden_size)
     target = net.state_dict(keep_vars=True)
     if source.keys() != target.keys():
         raise ValueError("the initial model's weights do not match its config; is the folder damaged?")
@@ -206,6 +216,7 @@ def init_facts(initial: InitialModel, features: FeatureEncoder) -> dict[str, Any
     return {
         "model": initial.name,
         "labels": initial.labels,
+        "hidden_size": initial.tagger.config.hidden_size,  # more than the new model's when narrowed
         "labels_added": sorted(set(new_labels) - set(initial.labels)),
         "labels_dropped": sorted(set(initial.labels) - set(new_labels)),
         "vocab_added": added,
