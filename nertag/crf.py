@@ -47,17 +47,39 @@ def _alphas(
     return alphas
 
 
-def _betas(emissions: torch.Tensor, mask: torch.Tensor, transitions: torch.Tensor, end: torch.Tensor) -> torch.Tensor:
-    """beta[b, t, j]: log-sum of all paths from tag j at step t to the end, emission at t excluded."""
-    exp_transposed = transitions.t().exp()
-    steps = emissions.unbind(1)
-    live = mask.unsqueeze(2).unbind(1)
-    beta = end.expand(emissions.size(0), -1)  # at and past each sentence's last token
-    betas = [beta] * len(steps)
-    for t in range(len(steps) - 2, -1, -1):
-        beta = torch.where(live[t + 1], _log_matmul(steps[t + 1] + beta, exp_transposed), beta)
-        betas[t] = beta
-    return torch.stack(betas, dim=1)
+def _alphas_and_betas(
+    emissions: torch.Tensor, mask: torch.Tensor, transitions: torch.Tensor, start: torch.Tensor, end: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """alpha and beta as :meth:`CRF.forward_backward` gives them, (batch, time, tags) each.
+
+    Forward step t and backward step time-1-t run as one (2, batch, tags) tensor through one
+    batched product: the steps are dominated by per-operation overhead on CPU, so doing both
+    directions in each operation nearly halves the time confidences take.
+    """
+    steps = emissions.transpose(0, 1)  # (time, batch, tags)
+    alive = mask.t().unsqueeze(2)  # (time, batch, 1)
+    zeros = torch.zeros_like(steps[1:])
+    # Step s computes alpha[s + 1] = where(alive, log(exp(alpha[s]) @ exp(T)) + e[s + 1], alpha[s]) and
+    # beta[u] = where(alive, log(exp(e[u + 1] + beta[u + 1]) @ exp(T')), beta[u + 1]) for u = time - 2 - s.
+    added_before = torch.stack([zeros, steps.flip(0)[:-1]], 1)  # (time - 1, 2, batch, tags)
+    added_after = torch.stack([steps[1:], zeros], 1)
+    alive_at = torch.stack([alive[1:], alive.flip(0)[:-1]], 1)  # (time - 1, 2, batch, 1)
+    exp_both = torch.stack([transitions.exp(), transitions.t().exp()])
+    last_beta = end.expand(emissions.size(0), -1)
+    scores = torch.stack([start + steps[0], last_beta])
+    found = []
+    for before, after, live in zip(added_before.unbind(0), added_after.unbind(0), alive_at.unbind(0)):
+        inputs = scores + before
+        top = inputs.amax(2, keepdim=True)
+        stepped = torch.bmm((inputs - top).exp(), exp_both).clamp_min(_TINY).log() + top + after
+        scores = torch.where(live, stepped, scores)
+        found.append(scores)
+    if not found:
+        return (start + steps[0]).unsqueeze(1), last_beta.unsqueeze(1)
+    both = torch.stack(found)  # (time - 1, 2, batch, tags)
+    alpha = torch.cat([(start + steps[:1]), both[:, 0]])
+    beta = torch.cat([both[:, 1].flip(0), last_beta.unsqueeze(0)])
+    return alpha.transpose(0, 1), beta.transpose(0, 1)
 
 
 class CRF(nn.Module):
@@ -169,8 +191,7 @@ class CRF(nn.Module):
         """
         self._check(emissions, mask)
         transitions, start, end = self._scores()
-        alpha = torch.stack(_alphas(emissions, mask, transitions, start), dim=1)
-        beta = _betas(emissions, mask, transitions, end)
+        alpha, beta = _alphas_and_betas(emissions, mask, transitions, start, end)
         return alpha, beta, torch.logsumexp(alpha[:, -1] + end, dim=1)
 
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

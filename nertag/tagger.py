@@ -9,6 +9,7 @@ from dataclasses import replace
 from itertools import chain
 from typing import Iterator, Protocol, Sequence
 
+import numpy as np
 import torch
 
 from .config import ModelConfig, parse_style
@@ -235,23 +236,29 @@ class Tagger:
     def _path_spans(self, paths: torch.Tensor) -> list[list[Span]]:
         """Entity spans of each decoded path (tag ids, 0 = O, also on padding).
 
-        Only the runs of non-O tokens are read in Python: O tags merely close entities, so the
-        spans of each run, shifted to where it starts, are the spans of the whole path.
+        Only the runs of non-O tokens are read, and each distinct run once: O tags merely close
+        entities, so the spans of each run, shifted to where it starts, are the spans of the whole
+        path, and a batch holds the same few runs (B-LOC E-LOC, S-PER, ...) many times over.
         """
         found: list[list[Span]] = [[] for _ in range(paths.size(0))]
-        entity = paths != 0
-        positions = entity.nonzero().tolist()
-        tag_ids = paths[entity].tolist()
-        first = 0
-        for index in range(1, len(positions) + 1):
-            if index < len(positions):
-                (row, step), (last_row, last_step) = positions[index], positions[index - 1]
-                if row == last_row and step == last_step + 1:
-                    continue
-            row, start = positions[first]
-            run = [self.tags[tag] for tag in tag_ids[first:index]]
-            found[row].extend(Span(s.start + start, s.end + start, s.label) for s in spans(run))
-            first = index
+        width = paths.size(1)
+        flat = paths.reshape(-1).numpy()
+        places = np.flatnonzero(flat)
+        if places.size == 0:
+            return found
+        # A run starts where the previous non-O token is not just before it, or at a row's start.
+        opens = (np.diff(places, prepend=-2) != 1) | (places % width == 0)
+        starts = places[opens]
+        ends = np.append(places[np.flatnonzero(opens)[1:] - 1], places[-1]) + 1
+        known: dict[tuple[int, ...], list[Span]] = {}
+        ids = flat.tolist()
+        for start, end in zip(starts.tolist(), ends.tolist()):
+            run = tuple(ids[start:end])
+            relative = known.get(run)
+            if relative is None:
+                relative = known[run] = spans([self.tags[tag] for tag in run])
+            row, step = divmod(start, width)
+            found[row].extend(Span(s.start + step, s.end + step, s.label) for s in relative)
         return found
 
     def nbest(self, token_lists: Sequence[Sequence[str]], k: int) -> list[list[tuple[list[Span], float]]]:
