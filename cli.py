@@ -117,7 +117,7 @@ def _load_tagger(model: str, device: str, precision: str = "auto", backend: str 
     return load(model, device, precision, backend, style=style)
 
 
-_STYLE_HELP = "With --model trained with --style-dim: tag in the style of this training corpus (its file name), or a blend such as a.bio=0.8,b.bio=0.2; \"\" is the learned mixture. Default: the model's own."
+_STYLE_HELP = "With --model trained with --style-dim: tag in the style of this training corpus (its file name, or <Dataset N> for the Nth corpus of a fit() given Datasets; config.json lists them under model.styles), or a blend such as a.bio=0.8,b.bio=0.2; \"\" is the learned mixture. Default: the model's own."
 
 
 @main.command("train")

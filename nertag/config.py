@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import numbers
 import os
@@ -25,6 +26,18 @@ WEIGHTS_DTYPES = ("float32", "float16", "int8")
 _SIZES = {"word_dim": 4096, "char_dim": 4096, "char_hidden": 4096, "bigram_dim": 4096, "segment_dim": 4096,
           "segment_position_dim": 4096, "shape_dim": 4096, "style_dim": 4096, "hidden_size": 8192, "layers": 16}
 MAX_STYLES = 256  # corpora a style model may name; each is one embedding row
+
+
+def check_model_style(folder: str | os.PathLike, spec: str) -> None:
+    """Refuse a tag style that the model in ``folder`` lacks, from its config.json alone (no torch,
+    no weights): engines that load the model later, in each worker, fail once here instead, before
+    any work starts. A folder that cannot be read is left for the loader to report."""
+    try:
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as handle:
+            config = ModelConfig.from_json(json.load(handle)["model"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    config.check_style(spec)
 
 
 def parse_style(spec: str) -> dict[str, float]:
@@ -131,6 +144,13 @@ class ModelConfig:
         unknown = sorted(set(parse_style(self.tag_style)) - set(styles)) if styles else []
         if unknown:
             raise ValueError(f"tag_style names {', '.join(unknown)}, not one of the model's styles ({', '.join(styles)}); \"\" is their mixture")
+
+    def check_style(self, spec: str) -> None:
+        """Refuse a tag style (a corpus name, a blend or "") naming a corpus this model has no style of."""
+        for name in parse_style(spec):
+            if name not in self.styles:
+                known = ", ".join(self.styles) or "none: it was trained without --style-dim"
+                raise ValueError(f"style {name!r}: the model's styles are {known}; \"\" is their mixture")
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # styles stay a tuple, which json writes as a list

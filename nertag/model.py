@@ -204,9 +204,7 @@ def style_id(config: ModelConfig, name: str) -> int:
     """The embedding row of style ``name`` ("" is the mixture, row 0)."""
     if not name:
         return 0
-    if name not in config.styles:
-        known = ", ".join(config.styles) or "none: it was trained without --style-dim"
-        raise ValueError(f"style {name!r}: the model's styles are {known}; \"\" is their mixture")
+    config.check_style(name)
     return config.styles.index(name) + 1
 
 

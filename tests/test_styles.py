@@ -148,6 +148,13 @@ def test_spacy_and_datasets_tag_in_the_style_they_are_given(style_model: Path) -
         DatasetTagger(style="plain.bio")
     with pytest.raises(ValueError, match="give the model"):
         spacy.blank("zh").add_pipe("nertag", config={"style": "plain.bio"})
+    # A style the model lacks is refused when the engine is set up, not in each worker at first use.
+    with pytest.raises(ValueError, match="style 'other.bio': the model's styles are"):
+        DatasetTagger(str(style_model), style="other.bio")
+    with pytest.raises(ValueError, match="style 'other.bio': the model's styles are"):
+        spacy.blank("zh").add_pipe("nertag", config={"model": str(style_model), "style": "other.bio"})
+    with pytest.raises(ValueError, match="trained without --style-dim"):
+        DatasetTagger("zh-msra", style="plain.bio")
 
 
 def test_serve_tags_in_the_style_it_is_given(style_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -261,8 +268,11 @@ def test_datasets_of_one_size_are_styles_by_their_place(tmp_path: Path) -> None:
     assert len(brands) == len(plain)
     tagger = nertag.fit(
         [brands, plain], brands, settings=TrainConfig(epochs=1), style_dim=4, tag_style="<Dataset 2>", hidden_size=8,
+        out=tmp_path / "m",
     )
     assert tagger.config.styles == ("<Dataset 1>", "<Dataset 2>") and tagger.style == "<Dataset 2>"
+    recorded = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["training"]["train"]
+    assert recorded == "<Dataset 1>, <Dataset 2>"  # the record names them as the styles do
     from nertag.commands.train import named_styles
 
     assert named_styles(tagger.config, [plain])[1] == [2]  # fine-tuning on a Dataset refines the tag style

@@ -53,7 +53,9 @@ def tag_stream(
     explain: bool = False,
 ) -> None:
     """Tag chunks of lines (one document a line) as they come, writing each chunk's records in input
-    order and flushing them before the next chunk is read, so a pipe's reader sees them at once.
+    order and flushing them as soon as they are tagged, so a pipe's reader sees them at once. In
+    one process that is before the next chunk is read; with ``workers`` a few chunks are read
+    ahead to keep the processes busy, so a chunk's records come a few chunks after its lines.
 
     Entities less probable than ``min_confidence`` are dropped. With ``nbest`` (jsonl only) each
     record lists, per sentence, the most probable labellings instead. ``workers`` (a count and

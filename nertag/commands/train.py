@@ -140,7 +140,7 @@ def training_facts(
     """What config.json records of how a model was trained."""
     best = max(history, key=lambda e: e.f1)
     facts: dict[str, object] = {
-        "train": ", ".join(source_name(source) for source in train_sources),
+        "train": ", ".join(style_name(source, number) for number, source in enumerate(train_sources, 1)),
         "dev": dev_name,
         "corpus_scheme": corpus_scheme(train_sentences).value,
         "label_map": label_map,
@@ -185,7 +185,7 @@ def read_sources(
         check_labels(train_sentences, dev_sentences, source_name(dev_source, full=True), kept_labels)
         return train_sentences, dev_sentences, source_name(dev_source)
     rest, held = hold_out(train_sentences, dev_fraction, seed)
-    names = " + ".join(source_name(source) for source in train_sources)
+    names = " + ".join(style_name(source, number) for number, source in enumerate(train_sources, 1))
     return rest, held, f"{dev_fraction:g} of {names} held out with seed {seed}"
 
 
