@@ -23,7 +23,7 @@ from .schemes import Scheme, Span, labels_of, spans, to_tags
 from .tokenize import char_sentences, char_tokens, run_groups, sentences, word_tokens
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
-ENCODE_CHUNK = 4096  # sentences encoded together
+ENCODE_TOKENS = 1 << 18  # tokens encoded together (about 40 MB of features)
 # Network batches (of at most max_tokens padded tokens, where the LSTM is fastest) decoded by one
 # CRF pass: the CRF's Viterbi and forward-backward take a few small operations per step whatever
 # the batch, so on CPU their cost is the number of steps.
@@ -190,16 +190,28 @@ class Tagger:
         return results
 
     def _encoded_chunks(self, token_lists: Sequence[Sequence[str]]) -> Iterator[tuple[list[int], EncodedCorpus]]:
-        """The non-empty sentences in chunks, each with its encoding, so that a huge input never
-        holds all its tensors at once.
+        """The non-empty sentences in chunks of at most ENCODE_TOKENS tokens (or one longer
+        sentence), each with its encoding, so that a huge input never holds all its tensors at once.
 
+        Bounded by tokens, not sentences, so that memory stays bounded whatever the sentence
+        length, and so that a corpus like MSRA test (189,018 characters in 5,000 sentences) is
+        one chunk: each chunk is batched by length on its own, and a split left a second chunk
+        whose few sentences of every length filled its batches poorly (tag() 5% slower).
         (Encoding the next chunk in a background thread was tried: the GIL handoffs around each
         small torch operation made tagging MSRA test twice as slow.)
         """
-        todo = [i for i, tokens in enumerate(token_lists) if tokens]
-        for first in range(0, len(todo), ENCODE_CHUNK):
-            chunk = todo[first : first + ENCODE_CHUNK]
-            yield chunk, self.features.encode([token_lists[i] for i in chunk])
+        chunk: list[int] = []
+        tokens_in_chunk = 0
+        for i, tokens in enumerate(token_lists):
+            if not tokens:
+                continue
+            if chunk and tokens_in_chunk + len(tokens) > ENCODE_TOKENS:
+                yield chunk, self.features.encode([token_lists[j] for j in chunk])
+                chunk, tokens_in_chunk = [], 0
+            chunk.append(i)
+            tokens_in_chunk += len(tokens)
+        if chunk:
+            yield chunk, self.features.encode([token_lists[j] for j in chunk])
 
     @torch.inference_mode()
     def _decode(
