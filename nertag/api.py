@@ -190,7 +190,8 @@ def fit(
 
     ``init`` (a built-in name such as ``"zh-general"`` or a model folder) fine-tunes that model
     (:mod:`nertag.finetune`): its architecture and vocabularies are kept, so ``model_options`` may
-    only change min counts, dropout and the tag style; its labels missing from ``train`` are dropped unless
+    only change min counts, dropout and the tag style, or lower ``hidden_size`` (a narrower model
+    keeping the encoder's most used units, :mod:`nertag.narrow`); its labels missing from ``train`` are dropped unless
     ``keep_labels``. ``out`` may not be its folder.
 
     ``teacher`` (a model, a built-in name or a folder, decoding the same tags) distils it into the
