@@ -114,3 +114,14 @@ def test_cli_refuses_a_wider_encoder_in_one_line(zh_model_dir: Path, zh_path: Pa
     assert f"--hidden-size {wider} conflicts with" in result.stderr and "give a smaller one" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "m").exists()
+
+
+def test_fit_narrows_too(zh_model_dir: Path, zh_path: Path) -> None:
+    import nertag
+    from nertag.config import TrainConfig
+
+    width = load(zh_model_dir).config.hidden_size // 2
+    tagger = nertag.fit(str(zh_path), str(zh_path), init=str(zh_model_dir), hidden_size=width,
+                        settings=TrainConfig(epochs=1, threads=1, ema_decay=0.0))
+    assert tagger.config.hidden_size == width and tagger.net is not None
+    assert tagger.net.encoder.weight_hh_l0_reverse.shape == (4 * width, width)
