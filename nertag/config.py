@@ -34,10 +34,13 @@ def check_model_style(folder: str | os.PathLike, spec: str) -> None:
     any work starts. A folder that cannot be read is left for the loader to report."""
     try:
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as handle:
-            config = ModelConfig.from_json(json.load(handle)["model"])
+            meta = json.load(handle)
+        config = ModelConfig.from_json(meta["model"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return
     config.check_style(spec)
+    if "export" in meta and parse_style(spec) != parse_style(config.tag_style):
+        raise ValueError(f"style {spec!r}: an exported network tags in the style it was exported with ({config.tag_style!r})")
 
 
 def parse_style(spec: str) -> dict[str, float]:
@@ -149,8 +152,9 @@ class ModelConfig:
         """Refuse a tag style (a corpus name, a blend or "") naming a corpus this model has no style of."""
         for name in parse_style(spec):
             if name not in self.styles:
-                known = ", ".join(self.styles) or "none: it was trained without --style-dim"
-                raise ValueError(f"style {name!r}: the model's styles are {known}; \"\" is their mixture")
+                if not self.styles:
+                    raise ValueError(f"style {name!r}: the model has no styles (it was trained without --style-dim)")
+                raise ValueError(f"style {name!r}: the model's styles are {', '.join(self.styles)}; \"\" is their mixture")
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # styles stay a tuple, which json writes as a list

@@ -109,7 +109,8 @@ def _check_row(source: str, row: int, tokens: Sequence[Any], tags: Sequence[Any]
 
 def source_name(source: CorpusSource, full: bool = False) -> str:
     """How a corpus source is named: a path's file name (the path as given with ``full``, for
-    errors), or a Dataset by its size."""
+    errors), or a Dataset by its size (the dev Dataset; training Datasets are named by their place
+    in the list, as their styles are: :func:`nertag.commands.train.style_name`)."""
     if isinstance(source, (str, os.PathLike)):
         # normpath first: a folder given as "data/" is named "data", not "".
         return os.fspath(source) if full else os.path.basename(os.path.normpath(os.fspath(source)))

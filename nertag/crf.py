@@ -75,7 +75,7 @@ def _alphas_and_betas(
         scores = torch.where(live, stepped, scores)
         found.append(scores)
     if not found:
-        return (start + steps[0]).unsqueeze(1), last_beta.unsqueeze(1)
+        return (start + steps[0]).unsqueeze(1), last_beta.unsqueeze(1).contiguous()
     both = torch.stack(found)  # (time - 1, 2, batch, tags)
     alpha = torch.cat([(start + steps[:1]), both[:, 0]])
     beta = torch.cat([both[:, 1].flip(0), last_beta.unsqueeze(0)])

@@ -105,6 +105,9 @@ def architecture_conflicts(initial: ModelConfig, overrides: Mapping[str, object]
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise ValueError(f"unknown model settings {', '.join(unknown)}")
+    size = overrides.get(NARROWABLE)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise ValueError(f"{NARROWABLE} must be a positive number of units, got {size!r}")
     return [
         (name, value, getattr(initial, name))
         for name, value in overrides.items()

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 
-def _readers(state: dict[str, torch.Tensor], layer: int, layers: int, hidden: int) -> list[torch.Tensor]:
+def _readers(state: dict[str, torch.Tensor], layer: int, layers: int) -> list[torch.Tensor]:
     """The weights reading layer ``layer``'s output, as (readers, 2 * hidden) matrices: the next
     layer's input weights of both directions, or the emission layer after the last."""
     if layer + 1 == layers:
@@ -29,7 +29,7 @@ def kept_units(state: dict[str, torch.Tensor], hidden: int, layers: int, width: 
     ``width`` units of ``hidden`` to keep: those whose outgoing weights are largest."""
     kept = []
     for layer in range(layers):
-        readers = _readers(state, layer, layers, hidden)
+        readers = _readers(state, layer, layers)
         for direction, suffix in enumerate(("", "_reverse")):
             columns = slice(direction * hidden, (direction + 1) * hidden)
             use = sum(w[:, columns].float().pow(2).sum(0) for w in readers)

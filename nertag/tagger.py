@@ -23,7 +23,7 @@ from .schemes import Scheme, Span, labels_of, spans, to_tags
 from .tokenize import char_sentences, char_tokens, run_groups, sentences, word_tokens
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
-ENCODE_TOKENS = 1 << 18  # tokens encoded together (about 40 MB of features)
+ENCODE_TOKENS = 1 << 18  # tokens encoded together: at most about 40 MB of features with every feature on
 # Network batches (of at most max_tokens padded tokens, where the LSTM is fastest) decoded by one
 # CRF pass: the CRF's Viterbi and forward-backward take a few small operations per step whatever
 # the batch, so on CPU their cost is the number of steps.

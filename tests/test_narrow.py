@@ -83,6 +83,9 @@ def test_fine_tuning_may_lower_hidden_size_only(zh_model_dir: Path) -> None:
     assert isinstance(narrower, ModelConfig) and narrower.hidden_size == initial.hidden_size - 4
     with pytest.raises(ValueError, match="hidden_size may shrink"):
         finetune_config(initial, "zh", {"hidden_size": initial.hidden_size + 4})
+    for bad in (0, -3, True):
+        with pytest.raises(ValueError, match="must be a positive number of units"):
+            finetune_config(initial, "zh", {"hidden_size": bad})
 
 
 def test_cli_narrows_a_model_and_records_the_initial_width(zh_model_dir: Path, zh_path: Path, tmp_path: Path) -> None:

@@ -157,6 +157,20 @@ def test_spacy_and_datasets_tag_in_the_style_they_are_given(style_model: Path) -
         DatasetTagger("zh-msra", style="plain.bio")
 
 
+
+def test_an_export_is_refused_another_style_at_setup(style_model: Path, tmp_path: Path) -> None:
+    """An exported network computes in the one style it was exported with; the early check reads
+    that from config.json, as the loader would."""
+    from nertag.dataset_tagger import DatasetTagger
+
+    meta = json.loads((style_model / "config.json").read_text(encoding="utf-8"))
+    meta["export"] = {"format": "onnx"}
+    (tmp_path / "config.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ValueError, match="exported with"):
+        DatasetTagger(str(tmp_path), style="plain.bio")
+    DatasetTagger(str(tmp_path), style="brands.bio")  # its own style is fine
+
+
 def test_serve_tags_in_the_style_it_is_given(style_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from starlette.testclient import TestClient
 
