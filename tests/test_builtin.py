@@ -47,6 +47,16 @@ def test_biography_example_with_no_model_argument() -> None:
     assert result.exit_code == 0 and '"姚明"' in result.stdout
 
 
+@pytest.mark.skipif("zh-general-fast" not in SHIPPED, reason="zh-general-fast is not shipped")
+def test_the_fast_chinese_model_is_the_default_narrowed() -> None:
+    fast, default = load("zh-general-fast"), load(DEFAULT_CHINESE)
+    assert fast.config.hidden_size < default.config.hidden_size
+    assert fast.config.styles == default.config.styles and fast.labels == default.labels
+    text = "姚明（30）年1月2日出生于河南省郑州市，祖籍浙江宁波，中国职业篮球运动员。"
+    found = {(e.text, e.label) for e in fast.tag(text)}
+    assert ("姚明", "PER") in found and {("河南省", "LOC"), ("郑州市", "LOC")} <= found
+
+
 def test_bfloat16_tagging_finds_the_same_entities() -> None:
     text = "姚明（30）年1月2日出生于河南省郑州市，祖籍浙江宁波，中国职业篮球运动员。"
     full = load("zh-resume").tag(text)
