@@ -7,6 +7,7 @@ then oversubscribes it, and two threads on a loaded 2-core machine tagged 4x slo
 from __future__ import annotations
 
 import os
+import time
 from functools import lru_cache
 
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -39,16 +40,38 @@ def resolve_precision(precision: str, device_type: str) -> str:
     return "bfloat16" if device_type == "cpu" and cpu_has_native_bfloat16() else "float32"
 
 
+def runnable_now(samples: int = 5) -> int | None:
+    """Threads runnable on the machine right now besides the caller: the median of a few readings
+    of the running count in /proc/loadavg, a few milliseconds apart (None where there is none).
+
+    The load average lags by a minute both ways: right after a run ends it still counts it
+    (the next run in a shell loop then took one thread on an idle machine, 1.5x slower), and it
+    misses a job that has just started beside this one."""
+    counts = []
+    try:
+        for sample in range(samples):
+            if sample:
+                time.sleep(0.002)
+            with open("/proc/loadavg", encoding="ascii") as handle:
+                counts.append(int(handle.read().split()[3].split("/")[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, sorted(counts)[len(counts) // 2])
+
+
 def spare_threads() -> int:
-    """Cores this process may use minus those the last minute's load keeps busy, at least one."""
+    """Cores this process may use minus those other work keeps busy right now (the last minute's
+    load where the running count cannot be read), at least one."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    try:
-        busy = int(os.getloadavg()[0])  # whole cores kept busy over the last minute
-    except (AttributeError, OSError):
-        busy = 0
+    busy = runnable_now()
+    if busy is None:
+        try:
+            busy = int(os.getloadavg()[0])  # whole cores kept busy over the last minute
+        except (AttributeError, OSError):
+            busy = 0
     return max(1, min(cores, cores - busy))
 
 

@@ -227,9 +227,12 @@ def test_sigterm_leaves_no_half_written_output(en_model_dir: Path, tmp_path: Pat
     assert os.listdir(tmp_path) == []  # no output appears, and no temporary file is left
 
 
-def test_workers_default_to_one_for_streams_and_small_files(tmp_path: Path) -> None:
+def test_workers_default_to_one_for_streams_and_small_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nertag.hardware
     from nertag.hardware import spare_threads
     from nertag.parallel import WORTH_WORKERS, default_workers
+
+    monkeypatch.setattr(nertag.hardware, "runnable_now", lambda: 0)  # both calls below see the same machine
 
     small = tmp_path / "small.txt"
     small.write_text("张三\n", encoding="utf-8")
@@ -278,3 +281,25 @@ def test_a_bad_byte_after_a_character_split_between_reads_is_on_its_own_line(tmp
     path.write_bytes(b"a" * 65534 + "张".encode() + b"\xe9\n\n\nok\n")
     with open(path, "rb") as stream, pytest.raises(InputError, match=r"split.txt:1: not UTF-8 text \(byte 0xe9\)"):
         list(read_line_chunks(stream, str(path)))
+
+
+def test_spare_threads_follow_the_work_running_now() -> None:
+    """A busy process beside this one takes a core at once; when it ends, the core is free at
+    once, though the minute's load average still counts it."""
+    from nertag.hardware import runnable_now, spare_threads
+
+    if runnable_now() is None:
+        pytest.skip("no /proc/loadavg here")
+    cores = len(os.sched_getaffinity(0))
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert runnable_now() >= 1
+        assert spare_threads() <= max(1, cores - 1)
+    finally:
+        busy.kill()
+        busy.wait()
+    deadline = time.monotonic() + 5
+    while runnable_now() > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # other tests' processes may still be winding down
+    assert spare_threads() == cores or runnable_now() > 0
