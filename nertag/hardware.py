@@ -40,23 +40,48 @@ def resolve_precision(precision: str, device_type: str) -> str:
     return "bfloat16" if device_type == "cpu" and cpu_has_native_bfloat16() else "float32"
 
 
+LOADAVG = "/proc/loadavg"
+OWN_THREADS = "/proc/self/task"
+
+
+def _own_runnable() -> int:
+    """This process's threads that are runnable now (the reader among them; OpenMP threads still
+    spinning after a parallel operation too): the machine-wide count includes them."""
+    count = 0
+    for task in os.listdir(OWN_THREADS):
+        try:
+            with open(os.path.join(OWN_THREADS, task, "stat"), encoding="ascii", errors="replace") as handle:
+                count += handle.read().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):
+            continue  # a thread that ended while being read
+    return max(1, count)
+
+
 def runnable_now(samples: int = 5) -> int | None:
-    """Threads runnable on the machine right now besides the caller: the median of a few readings
-    of the running count in /proc/loadavg, a few milliseconds apart (None where there is none).
+    """Threads of other processes runnable right now: the median of a few readings of the running
+    count in /proc/loadavg, a few milliseconds apart, less this process's own runnable threads
+    (None where it cannot be read, or reads as less than this process alone, as some sandboxes
+    report).
 
     The load average lags by a minute both ways: right after a run ends it still counts it
     (the next run in a shell loop then took one thread on an idle machine, 1.5x slower), and it
-    misses a job that has just started beside this one."""
+    misses a job that has just started beside this one. Like the load average, the count is
+    machine-wide (a container's neighbours count) and a snapshot: a neighbour busy only now and
+    then may be missed."""
     counts = []
     try:
         for sample in range(samples):
             if sample:
                 time.sleep(0.002)
-            with open("/proc/loadavg", encoding="ascii") as handle:
-                counts.append(int(handle.read().split()[3].split("/")[0]) - 1)
+            own = _own_runnable()
+            with open(LOADAVG, encoding="ascii") as handle:
+                running = int(handle.read().split()[3].split("/")[0])
+            if running < 1:
+                return None  # not a real count: this process itself is running
+            counts.append(max(0, running - own))
     except (OSError, ValueError, IndexError):
         return None
-    return max(0, sorted(counts)[len(counts) // 2])
+    return sorted(counts)[len(counts) // 2]
 
 
 def spare_threads() -> int:

@@ -305,3 +305,21 @@ def test_spare_threads_follow_the_work_running_now(monkeypatch: pytest.MonkeyPat
     assert spare_threads() == cores  # a loaded last minute, an idle machine now
     monkeypatch.setattr(nertag.hardware, "runnable_now", lambda: None)
     assert spare_threads() == 1  # no running count to read: the load average decides
+
+
+@pytest.mark.parametrize("line,own,expected", [
+    ("0.50 0.40 0.30 3/120 999\n", 1, 2),  # two other threads runnable
+    ("2.00 2.00 2.00 3/120 999\n", 3, 0),  # all three are this process's (spinning OpenMP threads)
+    ("0.00 0.00 0.00 0/0 0\n", 1, None),  # a sandbox's made-up count: this process alone runs
+    ("garbage\n", 1, None),
+])
+def test_runnable_now_reads_the_running_count_less_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, own: int, expected: int | None
+) -> None:
+    import nertag.hardware
+
+    fake = tmp_path / "loadavg"
+    fake.write_text(line, encoding="ascii")
+    monkeypatch.setattr(nertag.hardware, "LOADAVG", str(fake))
+    monkeypatch.setattr(nertag.hardware, "_own_runnable", lambda: own)
+    assert nertag.hardware.runnable_now() == expected
