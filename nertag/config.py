@@ -28,19 +28,24 @@ _SIZES = {"word_dim": 4096, "char_dim": 4096, "char_hidden": 4096, "bigram_dim":
 MAX_STYLES = 256  # corpora a style model may name; each is one embedding row
 
 
-def check_model_style(folder: str | os.PathLike, spec: str) -> None:
-    """Refuse a tag style that the model in ``folder`` lacks, from its config.json alone (no torch,
-    no weights): engines that load the model later, in each worker, fail once here instead, before
-    any work starts. A folder that cannot be read is left for the loader to report."""
+def check_model_style(model: str | os.PathLike | None, style: str | None) -> None:
+    """Refuse a tag ``style`` that ``model`` (a built-in name or a folder) lacks, or a style given
+    without a model, from config.json alone (no torch, no weights): engines that load the model
+    later, in each worker, fail once here instead, before any work starts. A folder that cannot be
+    read is left for the loader to report."""
+    if style is None:
+        return
+    if model is None:
+        raise ValueError("style picks a style of one model; give the model too")
+    from .builtin import resolve_model
+
     try:
-        with open(os.path.join(folder, "config.json"), encoding="utf-8") as handle:
+        with open(os.path.join(resolve_model(os.fspath(model)), "config.json"), encoding="utf-8") as handle:
             meta = json.load(handle)
         config = ModelConfig.from_json(meta["model"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return
-    config.check_style(spec)
-    if "export" in meta and parse_style(spec) != parse_style(config.tag_style):
-        raise ValueError(f"style {spec!r}: an exported network tags in the style it was exported with ({config.tag_style!r})")
+    config.check_style(style, exported="export" in meta)
 
 
 def parse_style(spec: str) -> dict[str, float]:
@@ -148,8 +153,11 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"tag_style names {', '.join(unknown)}, not one of the model's styles ({', '.join(styles)}); \"\" is their mixture")
 
-    def check_style(self, spec: str) -> None:
-        """Refuse a tag style (a corpus name, a blend or "") naming a corpus this model has no style of."""
+    def check_style(self, spec: str, exported: bool = False) -> None:
+        """Refuse a tag style (a corpus name, a blend or "") naming a corpus this model has no style
+        of, or, for an ``exported`` network, any style but the one it was exported with."""
+        if exported and parse_style(spec) != parse_style(self.tag_style):
+            raise ValueError(f"style {spec!r}: an exported network tags in the style it was exported with ({self.tag_style!r})")
         for name in parse_style(spec):
             if name not in self.styles:
                 if not self.styles:

@@ -55,13 +55,9 @@ class DatasetTagger:
         policy: str = "dictionary",
         style: str | None = None,
     ) -> None:
-        if style is not None and model is None:
-            raise ValueError("style picks a style of one model; give the model too")
-        if style is not None:
-            from .builtin import resolve_model
-            from .config import check_model_style
+        from .config import check_model_style
 
-            check_model_style(resolve_model(os.fspath(model)), style)
+        check_model_style(model, style)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected an int >= 1, got {batch_size!r}")
         if precision not in PRECISIONS:

@@ -41,13 +41,9 @@ class NertagComponent:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size: expected an int >= 1, got {batch_size}")
-        if style is not None and model is None:
-            raise ValueError("style picks a style of one model; give the model too")
-        if style is not None:
-            from .builtin import resolve_model
-            from .config import check_model_style
+        from .config import check_model_style
 
-            check_model_style(resolve_model(os.fspath(model)), style)
+        check_model_style(model, style)
         self.name, self.model, self.keep_existing = name, model, keep_existing
         self.batch_size, self.precision, self.style = batch_size, precision, style
         self.misaligned = 0

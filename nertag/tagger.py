@@ -12,7 +12,7 @@ from typing import Iterator, Protocol, Sequence
 import numpy as np
 import torch
 
-from .config import ModelConfig, parse_style
+from .config import ModelConfig
 from .crf import CRF
 from .features import Batch, EncodedCorpus, FeatureEncoder
 from .hardware import resolve_precision
@@ -117,8 +117,7 @@ class Tagger:
     @style.setter
     def style(self, name: str) -> None:
         if self.net is None:
-            if parse_style(name) != parse_style(self.config.tag_style):
-                raise ValueError(f"style {name!r}: an exported network tags in the style it was exported with ({self.config.tag_style!r})")
+            self.config.check_style(name, exported=True)
             return
         self.net.set_tag_style(name)
         self.config = replace(self.config, tag_style=name)  # saved with the model
