@@ -546,6 +546,23 @@ def export_command(model: str, export_format: str, out_dir: str, style: str | No
     click.echo(f"wrote {export_format} export of {model} to {written}", err=True)
 
 
+@main.command("average")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--out", "-o", "out_dir", required=True, help="Model folder to write: absent, empty, or an earlier nertag model (replaced whole).")
+@click.option("--weights-dtype", type=click.Choice(list(WEIGHTS_DTYPES)), default="float32", show_default=True, help="As for `nertag train`: int8 stores embedding tables as int8 rows.")
+@friendly_errors
+def average_command(models: tuple[str, ...], out_dir: str, weights_dtype: str) -> None:
+    """Average the weights of MODELS (built-in names or folders) into one model of the same size and
+    speed: a "model soup" of runs fine-tuned from one start with different --seed. The models must
+    share config, labels and vocabularies; score the result on dev before you keep it."""
+    from nertag.soup import average_models
+
+    if len(models) < 2:
+        raise click.UsageError("give at least two models to average")
+    written = average_models(models, out_dir, weights_dtype)
+    click.echo(f"wrote the average of {len(models)} models to {written}", err=True)
+
+
 @main.command("serve")
 @click.option("--model", "-m", default=None, help="Built-in model name or model directory; default: each text's language picks the built-in model.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 opens the page to the network.")

@@ -19,16 +19,17 @@ if TYPE_CHECKING:
     from .api import fit, load, tag, tag_nbest
     from .corpus_dataset import read_corpus
     from .dataset_tagger import DatasetTagger
+    from .soup import average_models
     from .tagger import Tagger
 
 __all__ = [
-    "tag", "tag_nbest", "load", "fit", "read_corpus", "DatasetTagger", "Tagger", "Entity", "Reading",
+    "tag", "tag_nbest", "load", "fit", "average_models", "read_corpus", "DatasetTagger", "Tagger", "Entity", "Reading",
     "NertagError", "InputError", "ModelError", "OutputError", "TagError", "__version__",
 ]
 
 _LAZY = {
     "tag": "api", "tag_nbest": "api", "load": "api", "fit": "api", "Tagger": "tagger",
-    "read_corpus": "corpus_dataset", "DatasetTagger": "dataset_tagger",
+    "read_corpus": "corpus_dataset", "DatasetTagger": "dataset_tagger", "average_models": "soup",
 }
 
 
