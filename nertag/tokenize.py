@@ -72,10 +72,22 @@ def is_cjk(char: str) -> bool:
     return any(low <= code <= high for low, high in _CJK_RANGES)
 
 
+_CJK_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)
+_IDEOGRAPH = re.compile(f"[{_CJK_CLASS}]")
+_OTHER_WORD = re.compile(f"(?:(?![{_CJK_CLASS}])[^\\W\\d_])+")  # a run of letters that are not ideographs
+
+
 def looks_chinese(text: str, sample: int = 2000) -> bool:
-    """True when CJK ideographs make up a good share of the letters in (the start of) ``text``."""
-    letters = [c for c in text[:sample] if c.isalpha()]
-    return bool(letters) and sum(map(is_cjk, letters)) >= 0.3 * len(letters)
+    """True when CJK ideographs make up a good share of the words in (the start of) ``text``.
+
+    Each ideograph counts as a word, and so does each run of other letters: an English word, a
+    piece of a link, a markup tag. Counted letter by letter instead, a Chinese line holding a link
+    or an HTML tag (``<div class="x">李四在上海</div>``) read as English, and went to a model that
+    cannot read its names.
+    """
+    head = text[:sample]
+    ideographs = len(_IDEOGRAPH.findall(head))
+    return ideographs > 0 and ideographs >= 0.3 * (ideographs + len(_OTHER_WORD.findall(head)))
 
 
 def char_tokens(text: str, latin_runs: bool = False) -> Offsets:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -45,6 +47,17 @@ def test_biography_example_with_no_model_argument() -> None:
     assert "浙江宁波" in places or {"浙江", "宁波"} <= places
     result = CliRunner().invoke(main, ["tag"], input=text + "\n")
     assert result.exit_code == 0 and '"姚明"' in result.stdout
+
+
+@pytest.mark.skipif(DEFAULT_CHINESE not in SHIPPED, reason="the default Chinese model is not shipped")
+def test_chinese_lines_holding_markup_or_links_go_to_the_chinese_default() -> None:
+    lines = ['<div class="x">李四在上海工作</div>', "https://www.example.com/a?q=1 王五来到北京。", "Peter Blackburn flew to Berlin."]
+    result = CliRunner().invoke(main, ["tag"], input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["model"] for r in records] == [DEFAULT_CHINESE, DEFAULT_CHINESE, "en-conll03"]
+    assert {"李四", "上海"} <= {e["text"] for e in records[0]["entities"]}
+    assert {"王五", "北京"} <= {e["text"] for e in records[1]["entities"]}
 
 
 @pytest.mark.skipif("zh-general-fast" not in SHIPPED, reason="zh-general-fast is not shipped")

@@ -110,6 +110,21 @@ def test_language_guess() -> None:
     assert not looks_chinese("John Smith visited New York")
 
 
+@pytest.mark.parametrize("text", [
+    '<div class="x">李四在上海</div>',  # markup left in scraped text
+    "<img src=x onerror=alert(1)>张三来到北京。",
+    "https://www.example.com/path?q=1 王五说",  # a link before the text
+    "苹果发布了iPhone 15和macOS Sonoma",  # product names
+])
+def test_chinese_holding_links_markup_or_english_names_is_chinese(text: str) -> None:
+    assert looks_chinese(text)
+
+
+@pytest.mark.parametrize("text", ["The president Xi (习近平) met Biden in Beijing on Tuesday", "", "123 456", "—— !!"])
+def test_english_quoting_a_chinese_name_or_text_without_letters_is_not_chinese(text: str) -> None:
+    assert not looks_chinese(text)
+
+
 def test_segment_gives_one_word_per_token() -> None:
     tokens = list("出生于河南省郑州市")
     found = segment(tokens)
