@@ -75,19 +75,24 @@ def is_cjk(char: str) -> bool:
 _CJK_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)
 _IDEOGRAPH = re.compile(f"[{_CJK_CLASS}]")
 _OTHER_WORD = re.compile(f"(?:(?![{_CJK_CLASS}])[^\\W\\d_])+")  # a run of letters that are not ideographs
+# An HTML/XML tag (a letter or / right after "<", no "<" or ">" inside) or a link: neither is language.
+MARKUP_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_LINK_CHAR = r"[\x21-\x3b=\x3f-\x7e]"  # printable ASCII but < and >: a link ends at the first ideograph
+_MARKUP_OR_LINK = re.compile(f"{MARKUP_TAG.pattern}|(?:https?|ftp)://{_LINK_CHAR}*|\\bwww\\.{_LINK_CHAR}+")
 
 
 def looks_chinese(text: str, sample: int = 2000) -> bool:
-    """True when CJK ideographs make up a good share of the words in (the start of) ``text``.
+    """True when (the start of) ``text`` has at least as many CJK ideographs as words in other letters.
 
-    Each ideograph counts as a word, and so does each run of other letters: an English word, a
-    piece of a link, a markup tag. Counted letter by letter instead, a Chinese line holding a link
-    or an HTML tag (``<div class="x">李四在上海</div>``) read as English, and went to a model that
-    cannot read its names.
+    Markup tags and links are left out of the count, and each other run of letters counts as one
+    word: counted letter by letter, a Chinese line holding a link or an HTML tag
+    (``<div class="x">李四在上海</div>``) read as English. An ideograph counts as one word, about
+    half a Chinese word, so an English sentence quoting a Chinese name ("Angela Merkel met 习近平 in
+    Berlin") stays English.
     """
-    head = text[:sample]
+    head = _MARKUP_OR_LINK.sub(" ", text[:sample])
     ideographs = len(_IDEOGRAPH.findall(head))
-    return ideographs > 0 and ideographs >= 0.3 * (ideographs + len(_OTHER_WORD.findall(head)))
+    return ideographs > 0 and ideographs >= len(_OTHER_WORD.findall(head))
 
 
 def char_tokens(text: str, latin_runs: bool = False) -> Offsets:
@@ -157,6 +162,27 @@ def char_sentences(text: str, max_tokens: int, latin_runs: bool = False) -> list
         start = end
     bounds.append(len(text))
     return [list(zip(range(a, b), range(a + 1, b + 1))) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def outside_markup(text: str, tokens: Offsets) -> Offsets:
+    """``tokens`` less those inside markup tags (``<div class="x">``, ``</b>``): a tag is no
+    language, and read as text its letters came out as names (``div class="x"`` PER). The text on
+    both sides of a tag stays one sentence, as a browser shows it: in ``<b>张</b>三`` the name is
+    still read whole, and its entity's text holds the tag."""
+    if "<" not in text:
+        return tokens
+    tags = [m.span() for m in MARKUP_TAG.finditer(text)]
+    if not tags:
+        return tokens
+    kept: Offsets = []
+    tag = 0
+    for start, end in tokens:
+        while tag < len(tags) and tags[tag][1] <= start:  # tags wholly before this token
+            tag += 1
+        if tag < len(tags) and tags[tag][0] < end:  # the token overlaps a tag
+            continue
+        kept.append((start, end))
+    return kept
 
 
 def sentences(text: str, tokens: Offsets, max_tokens: int, unit: str) -> list[Offsets]:

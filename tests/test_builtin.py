@@ -51,13 +51,19 @@ def test_biography_example_with_no_model_argument() -> None:
 
 @pytest.mark.skipif(DEFAULT_CHINESE not in SHIPPED, reason="the default Chinese model is not shipped")
 def test_chinese_lines_holding_markup_or_links_go_to_the_chinese_default() -> None:
-    lines = ['<div class="x">李四在上海工作</div>', "https://www.example.com/a?q=1 王五来到北京。", "Peter Blackburn flew to Berlin."]
+    lines = [
+        '<div class="x">李四在上海</div>', "https://www.example.com/a?q=1 王五来到北京。",
+        "Angela Merkel met 习近平 in Berlin on Monday.", "<p>Peter Blackburn flew to <b>Berlin</b>.</p>",
+    ]
     result = CliRunner().invoke(main, ["tag"], input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["model"] for r in records] == [DEFAULT_CHINESE, DEFAULT_CHINESE, "en-conll03"]
-    assert {"李四", "上海"} <= {e["text"] for e in records[0]["entities"]}
-    assert {"王五", "北京"} <= {e["text"] for e in records[1]["entities"]}
+    assert [r["model"] for r in records] == [DEFAULT_CHINESE, DEFAULT_CHINESE, "en-conll03", "en-conll03"]
+    found = [{(e["text"], e["label"]) for e in r["entities"]} for r in records]
+    assert found[0] == {("李四", "PER"), ("上海", "LOC")}  # nothing of the tags themselves
+    assert {("王五", "PER"), ("北京", "LOC")} <= found[1]
+    assert {("Angela Merkel", "PER"), ("Berlin", "LOC")} <= found[2]
+    assert found[3] == {("Peter Blackburn", "PER"), ("Berlin", "LOC")}
 
 
 @pytest.mark.skipif("zh-general-fast" not in SHIPPED, reason="zh-general-fast is not shipped")

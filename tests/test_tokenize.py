@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nertag.segment import BEGIN, END, SINGLE, segment
-from nertag.tokenize import char_sentences, char_tokens, looks_chinese, sentences, word_tokens
+from nertag.tokenize import char_sentences, char_tokens, looks_chinese, outside_markup, sentences, word_tokens
 
 
 def test_word_tokens_keep_offsets_and_abbreviations() -> None:
@@ -120,7 +120,10 @@ def test_chinese_holding_links_markup_or_english_names_is_chinese(text: str) -> 
     assert looks_chinese(text)
 
 
-@pytest.mark.parametrize("text", ["The president Xi (习近平) met Biden in Beijing on Tuesday", "", "123 456", "—— !!"])
+@pytest.mark.parametrize("text", [
+    "The president Xi (习近平) met Biden in Beijing on Tuesday", "Angela Merkel met 习近平 in Berlin on Monday.",
+    "Barack Obama visited 北京 and met 习近平 in 2015.", "", "123 456", "—— !!",
+])
 def test_english_quoting_a_chinese_name_or_text_without_letters_is_not_chinese(text: str) -> None:
     assert not looks_chinese(text)
 
@@ -189,3 +192,10 @@ def test_chinese_text_takes_the_sentence_shortcut() -> None:
     assert char_sentences("姚明出生于郑州。他打篮球！", 250) == sentences("姚明出生于郑州。他打篮球！", char_tokens("姚明出生于郑州。他打篮球！"), 250, "char")
     assert char_sentences("姚明 出生", 250) is None  # a space is no token
     assert char_sentences("iPhone发布", 250, latin_runs=True) is None  # a run of letters is one token
+
+
+def test_tokens_inside_markup_tags_are_left_out_and_others_kept() -> None:
+    text = '<div class="x">李四</div>在<b>上海</b> a < b 和 c > d'
+    kept = [text[a:b] for a, b in outside_markup(text, char_tokens(text))]
+    assert "".join(kept) == "李四在上海a<b和c>d"  # "< b 和 c >" is no tag: a space follows "<"
+    assert outside_markup("张三", char_tokens("张三")) == [(0, 1), (1, 2)]
