@@ -496,15 +496,18 @@ def score_command(
     finally:
         if progress is not None:
             progress.close()
-    if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
-        return
-    click.echo(f"{'type':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
-    rows = sorted(report.per_type.items()) + [("micro avg", report.micro), ("macro avg", report.macro)]
-    for name, s in rows:
-        click.echo(f"{name:<12}{100 * s.precision:10.2f}{100 * s.recall:10.2f}{100 * s.f1:10.2f}{s.support:9d}")
-    if report.breakdown is not None:
-        click.echo(f"\n{report.breakdown.to_text()}", nl=False)
+    from nertag.safe_write import naming_standard_output
+
+    with naming_standard_output(sys.stdout):
+        if as_json:
+            click.echo(json.dumps(report.to_json(), indent=2))
+            return
+        click.echo(f"{'type':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+        rows = sorted(report.per_type.items()) + [("micro avg", report.micro), ("macro avg", report.macro)]
+        for name, s in rows:
+            click.echo(f"{name:<12}{100 * s.precision:10.2f}{100 * s.recall:10.2f}{100 * s.f1:10.2f}{s.support:9d}")
+        if report.breakdown is not None:
+            click.echo(f"\n{report.breakdown.to_text()}", nl=False)
 
 
 @main.command("convert")

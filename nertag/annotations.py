@@ -199,7 +199,7 @@ def _document(text: str, raw: list[_RawSpan], line: int, problems: Problems) -> 
     reaching = None  # of the spans so far, the one that ends last
     for span in ordered:
         if reaching is not None and span.start < reaching.end:
-            problems.add(line, f"overlapping entities {_show(text, reaching)} and {_show(text, span)}; nertag's entities do not overlap")
+            problems.add(line, f"overlapping entities {show_span(text, reaching)} and {show_span(text, span)}; nertag's entities do not overlap")
             failed = True
         if reaching is None or span.end > reaching.end:
             reaching = span
@@ -215,17 +215,17 @@ def _check_span(text: str, item: _RawSpan, line: int, problems: Problems) -> Spa
         problems.add(line, f"entity [{start}, {end}) has an empty label")
         return None
     if not 0 <= start < end <= len(text):
-        problems.add(line, f"entity [{start}, {end}) {label} lies outside the text of {len(text)} characters, or is empty")
+        problems.add(line, f"entity [{start}, {end}) {shown_label(label)} lies outside the text of {len(text)} characters, or is empty")
         return None
     if item.text is not None and text[start:end] != item.text:
-        problems.add(line, f"entity [{start}, {end}) {label} covers {text[start:end]!r}, but its text is {item.text!r}")
+        problems.add(line, f"entity [{start}, {end}) {shown_label(label)} covers {text[start:end]!r}, but its text is {item.text!r}")
         return None
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
     if start == end:
-        problems.add(line, f"entity [{item.start}, {item.end}) {label} holds only whitespace")
+        problems.add(line, f"entity [{item.start}, {item.end}) {shown_label(label)} holds only whitespace")
         return None
     return Span(start, end, label)
 
@@ -234,8 +234,14 @@ def _plain(item: _RawSpan) -> Any:
     return item.text if item.start is item.end is item.label is None else [item.start, item.end, item.label]
 
 
-def _show(text: str, span: Span) -> str:
-    return f"[{span.start}, {span.end}) {span.label} {text[span.start:span.end]!r}"
+def shown_label(label: str) -> str:
+    """A label as an error line shows it: as given, or quoted with its escapes where it holds a
+    line break or another character that would not print, so that the message stays one line."""
+    return label if label.isprintable() else repr(label)
+
+
+def show_span(text: str, span: Span) -> str:
+    return f"[{span.start}, {span.end}) {shown_label(span.label)} {text[span.start:span.end]!r}"
 
 
 # --- Label Studio -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import bisect
 import json
 from typing import Iterable, Sequence, TextIO
 
-from .annotations import Annotated, Problems
+from .annotations import Annotated, Problems, show_span
 from .conll import Sentence, is_character_corpus
 from .records import Entity, entity_at
 from .schemes import Scheme, Span, spans, to_tags
@@ -74,7 +74,7 @@ def to_sentences(
 
 def _token_span(document: Annotated, span: Span, tokens: Offsets, problems: Problems) -> Span | None:
     """The token span of a character span, or None with the problem noted."""
-    shown = f"[{span.start}, {span.end}) {span.label} {document.text[span.start:span.end]!r}"
+    shown = show_span(document.text, span)
     if any(c.isspace() for c in span.label):
         problems.add(document.line, f"entity {shown}: its label {span.label!r} holds whitespace, which a column file cannot hold")
         return None

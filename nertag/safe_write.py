@@ -86,6 +86,12 @@ def _inputs_of(sources: Sequence[str | Path | None]) -> list[tuple[str, tuple[in
     return found
 
 
+def _refuse_empty_name(path: str | Path) -> None:
+    """An empty name is no path (Path("") is the working folder, which the user did not name)."""
+    if not str(path):
+        raise OutputError("''", "an empty name; name the file or folder to write")
+
+
 def _refuse_link_loop(path: str | Path) -> None:
     """A symbolic link that leads back to itself has no file to write through to: refused, where
     replacing it would destroy the links."""
@@ -105,6 +111,12 @@ def _refuse_an_input(path: str | None, output: tuple[int, int] | None, inputs: S
             raise OutputError(path or "standard output", f"is also an input ({name}); nertag does not write over its input")
 
 
+def _writable(target: Path) -> bool:
+    """Writable by this process, and not marked read-only: root may write any file, but a file
+    with no write permission for anyone was made read-only on purpose."""
+    return os.access(target, os.W_OK) and bool(target.stat().st_mode & 0o222)
+
+
 def check_output_file(path: str | None, inputs: Sequence[str | Path | None] = ()) -> None:
     """Refuse, before any work is done, an output path that cannot be written: a folder, one whose
     folder does not exist, a read-only file, or one of the command's ``inputs`` (writing the tags
@@ -118,6 +130,7 @@ def check_output_file(path: str | None, inputs: Sequence[str | Path | None] = ()
     if path is None or path == "-":
         _refuse_an_input(None, _regular_file_identity(1), inputs)
         return
+    _refuse_empty_name(path)
     _refuse_link_loop(path)
     _refuse_an_input(path, _regular_file_identity(Path(path)), inputs)
     target = Path(path)
@@ -125,7 +138,7 @@ def check_output_file(path: str | None, inputs: Sequence[str | Path | None] = ()
         raise OutputError(path, "is a folder, expected a file")
     if _is_stream(target):
         return
-    if target.exists() and not os.access(target, os.W_OK):
+    if target.exists() and not _writable(target):
         raise OutputError(path, "is read-only; nertag does not replace it")
     folder = Path(os.path.realpath(target)).parent
     if not folder.is_dir():
@@ -143,7 +156,8 @@ def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8", binar
     only once the block ends without an error; until then the old file, if any, is untouched.
     """
     if path is None or path == "-":
-        yield stdout.buffer if binary else stdout
+        with naming_standard_output(stdout):
+            yield stdout.buffer if binary else stdout
         return
     check_output_file(path)
     try:
@@ -156,6 +170,19 @@ def open_output(path: str | None, stdout: TextIO, encoding: str = "utf-8", binar
 
 
 _DEVICE_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+@contextmanager
+def naming_standard_output(stdout: TextIO) -> Iterator[None]:
+    """Writes to ``stdout`` in the block, flushed at its end, whose failure for want of space (a full
+    disk behind a redirection, ``> /dev/full``) is an :class:`OutputError` naming standard output."""
+    try:
+        yield
+        stdout.flush()
+    except OSError as error:
+        if error.errno in _DEVICE_FULL and error.filename is None:
+            raise OutputError("standard output", f"cannot write: {error.strerror}") from None
+        raise
 
 
 @contextmanager
@@ -241,6 +268,7 @@ def written_by_nertag(folder: Path, kind: str = "model") -> bool:
 def check_folder_target(path: str | Path, kind: str = "model") -> Path:
     """The real folder a model (or checkpoint) may be written to, or an :class:`OutputError`
     naming the folder and what is in it. Called before training starts, so nothing is wasted."""
+    _refuse_empty_name(path)
     _refuse_link_loop(path)
     given = Path(path)
     real = Path(os.path.realpath(given))
@@ -250,6 +278,9 @@ def check_folder_target(path: str | Path, kind: str = "model") -> Path:
         raise OutputError(path, f"is a file, not a folder; nertag writes a {kind} only into an absent or empty folder or over an earlier nertag {kind}")
     entries = os.listdir(real)
     if entries and not written_by_nertag(real, kind):
+        other = next((k for k in _FOLDER_KINDS if k != kind and written_by_nertag(real, k)), None)
+        if other is not None:
+            raise OutputError(path, f"holds a nertag {other}; nertag writes a new {kind} only over an earlier {kind}: give an absent or empty folder")
         raise OutputError(
             path,
             f"holds files nertag did not write ({_describe(entries)}); give an absent or empty folder, "

@@ -324,3 +324,12 @@ def test_to_a_fifo(tmp_path: Path) -> None:
     reader.join(timeout=10)
     assert result.exit_code == 0, result.output
     assert jsonl(got[0]) == [{"text": "Paris", "entities": [{"start": 0, "end": 5, "label": "LOC", "text": "Paris"}]}]
+
+
+def test_a_label_holding_a_line_break_is_shown_escaped_so_the_error_is_one_line(tmp_path: Path) -> None:
+    source = tmp_path / "d.jsonl"
+    source.write_text(json.dumps({"text": "张三在北京", "entities": [{"start": 0, "end": 2, "label": "PER\nX"}]}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", "--from", "jsonl", "--to", "conll", str(source), str(tmp_path / "out")])
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert "entity [0, 2) 'PER\\nX' '张三'" in line

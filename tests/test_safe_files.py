@@ -328,3 +328,34 @@ def test_a_users_file_in_a_model_folder_is_not_an_input(en_model_dir: Path, en_p
     for _ in range(2):  # the second run finds its own earlier output in the folder
         tagged = CliRunner().invoke(main, ["tag", str(text), "--model", str(model), "-o", str(model / "tags.jsonl")])
         assert tagged.exit_code == 0, tagged.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("command", [["tag", "{text}", "--model", "{model}"], ["score", "{gold}", "{gold}"],
+                                     ["convert", "--from", "conll", "--to", "jsonl", "{gold}", "-"]])
+def test_a_full_standard_output_is_named_in_one_line(command: list[str], en_model_dir: Path, en_path: Path, tmp_path: Path) -> None:
+    text = tmp_path / "in.txt"
+    text.write_text("Peter Blackburn flew to Berlin.\n" * 2000, encoding="utf-8")
+    arguments = [a.format(text=text, model=en_model_dir, gold=en_path) for a in command]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "cli.py"), *arguments],
+                              stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "nertag: error: standard output: cannot write: No space left on device"
+
+
+def test_a_read_only_output_is_refused_even_where_the_process_may_write_it(en_model_dir: Path, tmp_path: Path) -> None:
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("mine\n", encoding="utf-8")
+    kept.chmod(0o444)  # root may still write it; the mode says the user wants it kept
+    result = tag_to(str(kept), en_model_dir)
+    assert result.exit_code == 1 and "is read-only; nertag does not replace it" in result.stderr
+    assert kept.read_text(encoding="utf-8") == "mine\n"
+
+
+def test_an_empty_name_and_a_folder_of_another_kind_are_refused_by_name(en_model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="an empty name"):
+        check_folder_target("")
+    assert "an empty name" in tag_to("", en_model_dir).stderr
+    with pytest.raises(OutputError, match="holds a nertag model; nertag writes a new export only over an earlier export"):
+        check_folder_target(en_model_dir, kind="export")
