@@ -531,6 +531,11 @@ def convert_command(
     done = convert_file(source, target, from_format, to_format, Scheme.parse(scheme), unit, tag_column, encoding)
     cut = f", {done.unit} tokens" if done.unit else ""
     click.echo(f"converted {done.documents} documents with {done.entities} entities ({from_format} to {to_format}{cut})", err=True)
+    if done.altered:
+        click.echo(
+            f"nertag: warning: {done.altered} documents (the first at line {done.first_altered}) hold spaces, line breaks or "
+            "control characters that a column file cannot hold as tokens; converted back, their text differs", err=True,
+        )
 
 
 @main.command("export")

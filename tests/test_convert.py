@@ -333,3 +333,21 @@ def test_a_label_holding_a_line_break_is_shown_escaped_so_the_error_is_one_line(
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
     assert "entity [0, 2) 'PER\\nX' '张三'" in line
+
+
+def test_text_a_column_file_cannot_hold_is_converted_with_one_warning_line(tmp_path: Path) -> None:
+    source = tmp_path / "d.jsonl"
+    lines = [{"text": "张三在北京", "entities": []}, {"text": "张三 在 北京。New York", "entities": [[8, 16, "LOC"]]},
+             {"text": "李四\n来了", "entities": []}]
+    source.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", "--from", "jsonl", "--to", "conll", str(source), str(tmp_path / "out")])
+    assert result.exit_code == 0
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning == [
+        "nertag: warning: 2 documents (the first at line 2) hold spaces, line breaks or control characters that a "
+        "column file cannot hold as tokens; converted back, their text differs"
+    ]
+    assert [s.tokens for s in read_conll(tmp_path / "out")][1][-7:] == tuple("NewYork")
+    source.write_text(json.dumps(lines[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    clean = CliRunner().invoke(main, ["convert", "--from", "jsonl", "--to", "conll", str(source), str(tmp_path / "o2")])
+    assert clean.exit_code == 0 and "warning" not in clean.stderr

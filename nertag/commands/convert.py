@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..annotations import TEXT_FORMATS, Annotated, Problems, read_annotations
 from ..conll import ENCODING_HINT, Sentence, decode_utf8, parse_conll, read_text, write_conll
-from ..convert import text_unit, to_documents, to_sentences, token_unit, write_jsonl
+from ..convert import text_unit, to_documents, to_sentences, token_unit, tokens_of, write_jsonl
 from ..safe_write import check_output_file, open_output
 from ..schemes import Scheme, spans
 from ..schemes import convert as convert_tags
@@ -28,6 +28,10 @@ class Conversion:
     documents: int
     entities: int
     unit: str | None
+    # Documents whose text a column file cannot hold as it is (spaces, line breaks, control
+    # characters are no tokens): converted back, their text differs. The line of the first one.
+    altered: int = 0
+    first_altered: int | None = None
 
 
 def convert_file(
@@ -80,5 +84,21 @@ def convert_file(
         else:
             write_jsonl(documents, out)
     if to_format == "conll":
-        return Conversion(len(sentences), sum(len(spans(s.tags)) for s in sentences), unit)
+        altered = [] if unit is None else [d.line for d in documents if not _kept_whole(d.text, unit)]
+        return Conversion(
+            len(sentences), sum(len(spans(s.tags)) for s in sentences), unit, len(altered), altered[0] if altered else None
+        )
     return Conversion(len(documents), sum(len(d.spans) for d in documents), unit)
+
+
+def _kept_whole(text: str, unit: str) -> bool:
+    """Whether every character of ``text`` outside its tokens comes back when a column file's reader
+    joins the tokens (characters with nothing between, words with one space): spaces between
+    characters, line breaks, tabs, runs of spaces and control characters do not."""
+    between = {"", " "} if unit == "word" else {""}
+    previous = 0
+    for start, end in tokens_of(text, unit):
+        if text[previous:start] not in (between if previous else {""}):
+            return False
+        previous = end
+    return previous == len(text)
