@@ -94,8 +94,11 @@ def read_initial_config(model: str | Path) -> ModelConfig:
 def check_out_is_not_init(out: str | Path, model: str | Path, role: str = "initial model") -> None:
     """Refuse to write the new model over the initial one (or the teacher, ``role``): a failed run
     would lose it, and a built-in model would be replaced inside the package."""
-    if Path(os.path.realpath(out)) == init_directory(model):
+    target, folder = Path(os.path.realpath(out)), init_directory(model)
+    if target == folder:
         raise OutputError(out, f"is the folder of the {role} {model}; write the new model to another folder")
+    if folder in target.parents:  # a folder inside a model would make it no longer a model
+        raise OutputError(out, f"lies inside the folder of the {role} {model}; write the new model elsewhere")
 
 
 def architecture_conflicts(initial: ModelConfig, overrides: Mapping[str, object]) -> list[tuple[str, object, object]]:

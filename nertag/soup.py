@@ -29,8 +29,11 @@ def check_soup_target(out: str | Path, models: Sequence[str | Path]) -> None:
     """Refuse to write the soup over one of its ingredients: a failed write would lose it."""
     target = Path(os.path.realpath(out))
     for model in models:
-        if target == _model_folder(model):
+        folder = _model_folder(model)
+        if target == folder:
             raise OutputError(out, f"is the folder of {model}, one of the models averaged; write the average to another folder")
+        if folder in target.parents:  # a folder inside a model would make it no longer a model
+            raise OutputError(out, f"lies inside the folder of {model}, one of the models averaged; write the average elsewhere")
 
 
 def _same_model(first: Tagger, other: Tagger, name: str, first_name: str) -> None:

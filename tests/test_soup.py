@@ -61,6 +61,13 @@ def test_the_average_is_not_written_over_an_ingredient(zh_model_dir: Path, tmp_p
     assert (copy / "weights.safetensors").read_bytes() == before
 
 
+def test_the_average_is_not_written_inside_an_ingredient(zh_model_dir: Path, tmp_path: Path) -> None:
+    copy = _shifted_copy(zh_model_dir, tmp_path / "a", 1)
+    result = CliRunner().invoke(main, ["average", str(zh_model_dir), str(copy), "--out", str(copy / "soup")])
+    assert result.exit_code == 1 and "lies inside the folder of" in result.output
+    assert sorted(p.name for p in copy.iterdir()) == ["config.json", "vocab.json", "weights.safetensors"]
+
+
 def test_one_model_is_not_an_average(zh_model_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["average", str(zh_model_dir), "--out", str(tmp_path / "soup")])
     assert result.exit_code == 2 and "at least two models" in result.output
