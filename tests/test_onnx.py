@@ -118,7 +118,7 @@ def test_export_folder_rules(zh_model_dir: Path, en_model_dir: Path, tmp_path: P
     out = export_onnx(zh_model_dir, tmp_path / "export")
     export_onnx(en_model_dir, out)  # an earlier export is replaced whole
     assert nertag.load(out).config.token_unit == "word"
-    with pytest.raises(OutputError, match="holds files nertag did not write"):
+    with pytest.raises(OutputError, match="holds a nertag model; nertag writes a new export only over an earlier export"):
         export_onnx(zh_model_dir, en_model_dir)  # a torch model is not an export
     assert (en_model_dir / "weights.safetensors").is_file()
     empty = tmp_path / "empty"
