@@ -146,11 +146,6 @@ class BiLstmCrf(nn.Module):
         if self.style_embedding is not None:
             parts.append(self._styles(batch))  # (batch, time, style_dim)
         inputs = self.dropout(torch.cat(parts, dim=2))
-        device = inputs.device.type
-        if torch.is_autocast_enabled(device):
-            # Autocast would cast the input in each direction's call; cast once, the backward
-            # direction's reordering moves half the bytes (same numbers, tagging 2-3% faster).
-            inputs = inputs.to(torch.get_autocast_dtype(device))
         encoded = torch.cat(bidirectional(self.encoder, inputs, batch.lengths), dim=2)
         return self.emission(self.dropout(encoded))
 
