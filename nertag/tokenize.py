@@ -74,25 +74,39 @@ def is_cjk(char: str) -> bool:
 
 _CJK_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)
 _IDEOGRAPH = re.compile(f"[{_CJK_CLASS}]")
-_OTHER_WORD = re.compile(f"(?:(?![{_CJK_CLASS}])[^\\W\\d_])+")  # a run of letters that are not ideographs
-# An HTML/XML tag (a letter or / right after "<", no "<" or ">" inside) or a link: neither is language.
-MARKUP_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_OTHER_LETTER = f"(?![{_CJK_CLASS}])[^\\W\\d_]"  # a letter that is not an ideograph
+# A word in other letters: letters and digits, joined by . & ' - (R.U.S.E, D&D, www.fifa.com)
+_OTHER_WORD = re.compile(f"{_OTHER_LETTER}(?:[.\uff0e&'\u2019-]?(?:{_OTHER_LETTER}|[0-9]))*")
+# An HTML tag: a known element's name after "<" or "</", then attributes on the same line. Only
+# known names, so that "<Titanic>" or "x<y and z>w" stay text.
+_HTML_ELEMENTS = (
+    "a|abbr|address|area|article|aside|audio|b|base|bdi|bdo|big|blockquote|body|br|button|canvas|caption|"
+    "center|cite|code|col|colgroup|data|datalist|dd|del|details|dfn|dialog|div|dl|dt|em|embed|fieldset|"
+    "figcaption|figure|font|footer|form|h[1-6]|head|header|hr|html|i|iframe|img|input|ins|kbd|label|legend|"
+    "li|link|main|map|mark|meta|meter|nav|nobr|noscript|object|ol|optgroup|option|output|p|param|picture|"
+    "pre|progress|q|rp|rt|ruby|s|samp|script|section|select|small|source|span|strike|strong|style|sub|"
+    "summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|time|title|tr|track|tt|u|ul|var|video|wbr"
+)
+_ATTRIBUTE = r"""[ \t]+[^\s<>="'/]+(?:[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[^\s<>"']+))?"""
+MARKUP_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?:{_ATTRIBUTE})*[ \t]*/?>", re.IGNORECASE)
 _LINK_CHAR = r"[\x21-\x3b=\x3f-\x7e]"  # printable ASCII but < and >: a link ends at the first ideograph
-_MARKUP_OR_LINK = re.compile(f"{MARKUP_TAG.pattern}|(?:https?|ftp)://{_LINK_CHAR}*|\\bwww\\.{_LINK_CHAR}+")
+_MARKUP_OR_LINK = re.compile(
+    f"{MARKUP_TAG.pattern}|(?:https?|ftp)://{_LINK_CHAR}*|\\bwww\\.{_LINK_CHAR}+", re.IGNORECASE
+)
 
 
 def looks_chinese(text: str, sample: int = 2000) -> bool:
-    """True when (the start of) ``text`` has at least as many CJK ideographs as words in other letters.
+    """True when (the start of) ``text`` has at least twice as many CJK ideographs as words in other
+    letters, markup tags and links left out.
 
-    Markup tags and links are left out of the count, and each other run of letters counts as one
-    word: counted letter by letter, a Chinese line holding a link or an HTML tag
-    (``<div class="x">李四在上海</div>``) read as English. An ideograph counts as one word, about
-    half a Chinese word, so an English sentence quoting a Chinese name ("Angela Merkel met 习近平 in
-    Berlin") stays English.
+    An ideograph counts as half a word, about what it carries, and any other run of letters as one,
+    however long: counted letter by letter, a Chinese line holding an HTML tag or a product name
+    (``苹果发布了iPhone 15和macOS Sonoma``) read as English, while an English line quoting a
+    Chinese name ("Angela Merkel met 习近平") stays English either way.
     """
     head = _MARKUP_OR_LINK.sub(" ", text[:sample])
     ideographs = len(_IDEOGRAPH.findall(head))
-    return ideographs > 0 and ideographs >= len(_OTHER_WORD.findall(head))
+    return ideographs > 0 and ideographs >= 2 * len(_OTHER_WORD.findall(head))
 
 
 def char_tokens(text: str, latin_runs: bool = False) -> Offsets:

@@ -64,6 +64,10 @@ def test_chinese_lines_holding_markup_or_links_go_to_the_chinese_default() -> No
     assert {("王五", "PER"), ("北京", "LOC")} <= found[1]
     assert {("Angela Merkel", "PER"), ("Berlin", "LOC")} <= found[2]
     assert found[3] == {("Peter Blackburn", "PER"), ("Berlin", "LOC")}
+    text = "<b>张</b>三在北京工作。"  # a tag inside a name: the name is read whole, its text holds the tag
+    entities = tag(text)
+    assert all(text[e.start : e.end] == e.text for e in entities) and ("张</b>三", "PER") in {(e.text, e.label) for e in entities}
+    assert tag("<br/>") == [] and tag("<p></p>") == []  # nothing but markup
 
 
 @pytest.mark.skipif("zh-general-fast" not in SHIPPED, reason="zh-general-fast is not shipped")

@@ -115,6 +115,7 @@ def test_language_guess() -> None:
     "<img src=x onerror=alert(1)>张三来到北京。",
     "https://www.example.com/path?q=1 王五说",  # a link before the text
     "苹果发布了iPhone 15和macOS Sonoma",  # product names
+    "育碧公布全新RTS作品《R.U.S.E.》", "世界足联：www．fifa．com",  # dotted acronyms and addresses are one word each
 ])
 def test_chinese_holding_links_markup_or_english_names_is_chinese(text: str) -> None:
     assert looks_chinese(text)
@@ -122,7 +123,7 @@ def test_chinese_holding_links_markup_or_english_names_is_chinese(text: str) -> 
 
 @pytest.mark.parametrize("text", [
     "The president Xi (习近平) met Biden in Beijing on Tuesday", "Angela Merkel met 习近平 in Berlin on Monday.",
-    "Barack Obama visited 北京 and met 习近平 in 2015.", "", "123 456", "—— !!",
+    "Barack Obama visited 北京 and met 习近平 in 2015.", "习近平 met Biden.", "I love 北京", "", "123 456", "—— !!",
 ])
 def test_english_quoting_a_chinese_name_or_text_without_letters_is_not_chinese(text: str) -> None:
     assert not looks_chinese(text)
@@ -198,4 +199,6 @@ def test_tokens_inside_markup_tags_are_left_out_and_others_kept() -> None:
     text = '<div class="x">李四</div>在<b>上海</b> a < b 和 c > d'
     kept = [text[a:b] for a, b in outside_markup(text, char_tokens(text))]
     assert "".join(kept) == "李四在上海a<b和c>d"  # "< b 和 c >" is no tag: a space follows "<"
+    for text in ("我看了<Titanic>这部电影", "if x<y and Paris is big then y>z", "a<b\nPeter went\nc>d"):
+        assert outside_markup(text, char_tokens(text)) == char_tokens(text)  # no HTML element, no tag
     assert outside_markup("张三", char_tokens("张三")) == [(0, 1), (1, 2)]
