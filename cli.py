@@ -533,8 +533,8 @@ def convert_command(
     click.echo(f"converted {done.documents} documents with {done.entities} entities ({from_format} to {to_format}{cut})", err=True)
     if done.altered:
         click.echo(
-            f"nertag: warning: {done.altered} documents (the first at line {done.first_altered}) hold spaces, line breaks or "
-            "control characters that a column file cannot hold as tokens; converted back, their text differs", err=True,
+            f"nertag: warning: {done.source}:{done.first_altered}: this and {done.altered - 1} more documents hold line breaks, "
+            "tabs, runs of spaces or control characters (between characters, any space), which a column file loses", err=True,
         )
 
 

@@ -17,6 +17,8 @@ import torch
 
 from .builtin import resolve_model
 from .errors import ModelError, OutputError
+from .finetune import TUNABLE
+from .safe_write import check_folder_target
 from .serialize import load, read_model_files, save
 from .tagger import Tagger
 
@@ -38,8 +40,11 @@ def check_soup_target(out: str | Path, models: Sequence[str | Path]) -> None:
 
 def _same_model(first: Tagger, other: Tagger, name: str, first_name: str) -> None:
     """Raise ModelError naming what differs between two ingredients, if anything but weights does."""
-    if other.config != first.config:
-        differing = sorted(k for k, v in other.config.to_json().items() if first.config.to_json().get(k) != v)
+    # Settings that shape no weight (dropout, vocabulary cut-offs, tag style) may differ; the first's are kept.
+    differing = sorted(
+        k for k, v in other.config.to_json().items() if k not in TUNABLE and first.config.to_json().get(k) != v
+    )
+    if differing:
         raise ModelError(f"{name}: its config differs from {first_name}'s ({', '.join(differing)}); only models "
                          "trained from one start with the same options can be averaged")
     if other.features.to_json() != first.features.to_json():
@@ -70,6 +75,7 @@ def average_models(models: Sequence[str | Path], out: str | Path, weights_dtype:
     if len(models) < 2:
         raise ValueError("averaging needs at least two models")
     check_soup_target(out, models)
+    check_folder_target(out)  # before any model is read
     taggers = [load(_model_folder(model), "cpu") for model in models]
     first = taggers[0]
     for model, tagger in zip(models[1:], taggers[1:]):

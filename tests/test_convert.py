@@ -344,8 +344,8 @@ def test_text_a_column_file_cannot_hold_is_converted_with_one_warning_line(tmp_p
     assert result.exit_code == 0
     warning = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warning == [
-        "nertag: warning: 2 documents (the first at line 2) hold spaces, line breaks or control characters that a "
-        "column file cannot hold as tokens; converted back, their text differs"
+        f"nertag: warning: {source}:2: this and 1 more documents hold line breaks, tabs, runs of spaces or control "
+        "characters (between characters, any space), which a column file loses"
     ]
     assert [s.tokens for s in read_conll(tmp_path / "out")][1][-7:] == tuple("NewYork")
     source.write_text(json.dumps(lines[0], ensure_ascii=False) + "\n", encoding="utf-8")

@@ -3,6 +3,7 @@ line for models that do not, and never written over one of its ingredients."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -51,6 +52,15 @@ def test_models_of_another_config_are_refused_in_one_line_and_nothing_is_written
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "its config differs" in result.output and str(en_model_dir) in result.output
     assert not (tmp_path / "soup").exists()
+
+
+def test_runs_that_differ_only_in_settings_that_shape_no_weight_are_averaged(zh_model_dir: Path, tmp_path: Path) -> None:
+    tagger = load(zh_model_dir)
+    tagger.config = dataclasses.replace(tagger.config, dropout=tagger.config.dropout / 2)
+    other = save(tagger, tmp_path / "other")
+    result = CliRunner().invoke(main, ["average", str(zh_model_dir), str(other), "--out", str(tmp_path / "soup")])
+    assert result.exit_code == 0, result.output
+    assert load(tmp_path / "soup").config == load(zh_model_dir).config  # the first model's settings are kept
 
 
 def test_the_average_is_not_written_over_an_ingredient(zh_model_dir: Path, tmp_path: Path) -> None:

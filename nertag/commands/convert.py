@@ -28,10 +28,11 @@ class Conversion:
     documents: int
     entities: int
     unit: str | None
-    # Documents whose text a column file cannot hold as it is (spaces, line breaks, control
-    # characters are no tokens): converted back, their text differs. The line of the first one.
+    # Documents holding characters a column file loses (line breaks, tabs, runs of spaces, control
+    # characters; between characters, any space): converted back, their text lacks them.
     altered: int = 0
-    first_altered: int | None = None
+    first_altered: int | None = None  # the input line of the first such document
+    source: str = ""  # the input's name, for messages
 
 
 def convert_file(
@@ -86,15 +87,16 @@ def convert_file(
     if to_format == "conll":
         altered = [] if unit is None else [d.line for d in documents if not _kept_whole(d.text, unit)]
         return Conversion(
-            len(sentences), sum(len(spans(s.tags)) for s in sentences), unit, len(altered), altered[0] if altered else None
+            len(sentences), sum(len(spans(s.tags)) for s in sentences), unit, len(altered), altered[0] if altered else None,
+            source,
         )
     return Conversion(len(documents), sum(len(d.spans) for d in documents), unit)
 
 
 def _kept_whole(text: str, unit: str) -> bool:
-    """Whether every character of ``text`` outside its tokens comes back when a column file's reader
-    joins the tokens (characters with nothing between, words with one space): spaces between
-    characters, line breaks, tabs, runs of spaces and control characters do not."""
+    """Whether no character of ``text`` is lost in a column file: what lies outside the tokens must
+    be what a column file's reader puts back when it joins them (nothing between characters, at
+    most one space between words). Spaces the reader adds (``Berlin .``) lose nothing and pass."""
     between = {"", " "} if unit == "word" else {""}
     previous = 0
     for start, end in tokens_of(text, unit):
