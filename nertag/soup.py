@@ -9,33 +9,18 @@ config, labels and vocabularies, so that every weight means the same thing in ea
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 
-from .builtin import resolve_model
-from .errors import ModelError, OutputError
-from .finetune import TUNABLE
+from .errors import ModelError
+from .finetune import TUNABLE, check_out_is_not_init, init_directory
 from .safe_write import check_folder_target
-from .serialize import load, read_model_files, save
+from .serialize import CONFIG, load, save
 from .tagger import Tagger
-
-
-def _model_folder(model: str | Path) -> Path:
-    return Path(os.path.realpath(resolve_model(str(model))))
-
-
-def check_soup_target(out: str | Path, models: Sequence[str | Path]) -> None:
-    """Refuse to write the soup over one of its ingredients: a failed write would lose it."""
-    target = Path(os.path.realpath(out))
-    for model in models:
-        folder = _model_folder(model)
-        if target == folder:
-            raise OutputError(out, f"is the folder of {model}, one of the models averaged; write the average to another folder")
-        if folder in target.parents:  # a folder inside a model would make it no longer a model
-            raise OutputError(out, f"lies inside the folder of {model}, one of the models averaged; write the average elsewhere")
 
 
 def _same_model(first: Tagger, other: Tagger, name: str, first_name: str) -> None:
@@ -74,9 +59,10 @@ def average_models(models: Sequence[str | Path], out: str | Path, weights_dtype:
     """
     if len(models) < 2:
         raise ValueError("averaging needs at least two models")
-    check_soup_target(out, models)
+    for model in models:
+        check_out_is_not_init(out, model, role="averaged model")
     check_folder_target(out)  # before any model is read
-    taggers = [load(_model_folder(model), "cpu") for model in models]
+    taggers = [load(init_directory(model), "cpu") for model in models]
     first = taggers[0]
     for model, tagger in zip(models[1:], taggers[1:]):
         _same_model(first, tagger, str(model), str(models[0]))
@@ -84,7 +70,7 @@ def average_models(models: Sequence[str | Path], out: str | Path, weights_dtype:
     mean = averaged_weights([tagger.net.state_dict() for tagger in taggers if tagger.net is not None])
     first.net.load_state_dict(mean)
     ingredients: list[dict[str, Any]] = []
-    for model in models:
-        meta = read_model_files(_model_folder(model))[0]
+    for model in models:  # config.json alone: each model was read and checked whole above
+        meta = json.loads((init_directory(model) / CONFIG).read_text(encoding="utf-8"))
         ingredients.append({"model": os.path.basename(os.path.normpath(str(model))), "training": meta.get("training")})
     return save(first, out, extra={"averaged": ingredients}, weights_dtype=weights_dtype)

@@ -67,14 +67,14 @@ def test_the_average_is_not_written_over_an_ingredient(zh_model_dir: Path, tmp_p
     copy = _shifted_copy(zh_model_dir, tmp_path / "a", 1)
     before = (copy / "weights.safetensors").read_bytes()
     result = CliRunner().invoke(main, ["average", str(zh_model_dir), str(copy), "--out", str(copy)])
-    assert result.exit_code == 1 and "one of the models averaged" in result.output
+    assert result.exit_code == 1 and "is the folder of the averaged model" in result.output
     assert (copy / "weights.safetensors").read_bytes() == before
 
 
 def test_the_average_is_not_written_inside_an_ingredient(zh_model_dir: Path, tmp_path: Path) -> None:
     copy = _shifted_copy(zh_model_dir, tmp_path / "a", 1)
     result = CliRunner().invoke(main, ["average", str(zh_model_dir), str(copy), "--out", str(copy / "soup")])
-    assert result.exit_code == 1 and "lies inside the folder of" in result.output
+    assert result.exit_code == 1 and "lies inside the folder of the averaged model" in result.output
     assert sorted(p.name for p in copy.iterdir()) == ["config.json", "vocab.json", "weights.safetensors"]
 
 
