@@ -3,8 +3,9 @@
 Runs that start from the same model (``nertag train --init``) and differ only in their seed, and so
 in data order and dropout, end close to one another in weight space. The mean of their weights is
 one model of the same size and speed that scores about what a typical run scores, sometimes more;
-unlike an ensemble it costs nothing more at tagging time. The models must agree on everything but their weights: the same
-config, labels and vocabularies, so that every weight means the same thing in each.
+unlike an ensemble it costs nothing more at tagging time. The models must agree on everything but
+their weights (the same config, labels and vocabularies), so that every weight means the same
+thing in each.
 """
 
 from __future__ import annotations
