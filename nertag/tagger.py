@@ -20,7 +20,7 @@ from .merge import ExtraEntities
 from .model import BiLstmCrf
 from .records import Entity, Reading, TaggedText, entity_at
 from .schemes import Scheme, Span, labels_of, spans, to_tags
-from .tokenize import MARKUP_TAG, char_sentences, char_tokens, outside_markup, run_groups, sentences, word_tokens
+from .tokenize import char_sentences, char_tokens, has_markup, outside_markup, run_groups, sentences, word_tokens
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
 ENCODE_TOKENS = 1 << 18  # tokens encoded together: at most about 40 MB of features with every feature on
@@ -316,7 +316,7 @@ class Tagger:
     def _tokenized(self, text: str) -> tuple[list[list[tuple[int, int]]], list[list[str]]]:
         """:meth:`tokenize`'s sentences with their tokens' strings; text that is one token a
         character (most Chinese) is cut without a Python step per character."""
-        if self.config.token_unit == "char" and not MARKUP_TAG.search(text):
+        if self.config.token_unit == "char" and not has_markup(text):
             found = char_sentences(text, MAX_SENTENCE_TOKENS["char"], self.config.latin_runs)
             if found is not None:
                 return found, [list(text[sentence[0][0] : sentence[-1][1]]) for sentence in found]

@@ -88,11 +88,44 @@ _HTML_ELEMENTS = (
     "summary|sup|svg|table|tbody|td|template|textarea|tfoot|th|thead|time|title|tr|track|tt|u|ul|var|video|wbr"
 )
 _ATTRIBUTE = r"""[ \t]+[^\s<>="'/]+(?:[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[^\s<>"']+))?"""
-MARKUP_TAG = re.compile(rf"</?(?:{_HTML_ELEMENTS})(?:{_ATTRIBUTE})*[ \t]*/?>", re.IGNORECASE)
+# A tag, or the opening of a comment; a comment, a script or a style element is then markup up to
+# its end, found with one forward search, since what they hold is code, not text.
+_MARKUP_PIECE = re.compile(rf"<!--|</?(?:{_HTML_ELEMENTS})(?:{_ATTRIBUTE})*[ \t]*/?>", re.IGNORECASE)
+_CODE_OPENING = re.compile(r"<(script|style)\b", re.IGNORECASE)
+_CLOSINGS = {"<!--": re.compile("-->"), "script": re.compile(r"</script[ \t]*>", re.IGNORECASE),
+             "style": re.compile(r"</style[ \t]*>", re.IGNORECASE)}
 _LINK_CHAR = r"[\x21-\x3b=\x3f-\x7e]"  # printable ASCII but < and >: a link ends at the first ideograph
-_MARKUP_OR_LINK = re.compile(
-    f"{MARKUP_TAG.pattern}|(?:https?|ftp)://{_LINK_CHAR}*|\\bwww\\.{_LINK_CHAR}+", re.IGNORECASE
-)
+_LINK = re.compile(f"(?:https?|ftp)://{_LINK_CHAR}*|\\bwww\\.{_LINK_CHAR}+", re.IGNORECASE)
+
+
+def has_markup(text: str) -> bool:
+    return "<" in text and _MARKUP_PIECE.search(text) is not None
+
+
+def markup_spans(text: str) -> list[tuple[int, int]]:
+    """Half-open spans of ``text`` that are HTML markup: tags of known elements on one line, and
+    comments, scripts and styles whole. A comment never closed is text; a script or style never
+    closed is its opening tag alone. Each closing is searched for once at most (one that is missing
+    is missing for every later opening too), so no input makes this slower than linear."""
+    spans: list[tuple[int, int]] = []
+    missing: set[str] = set()
+    position = 0
+    while (found := _MARKUP_PIECE.search(text, position)) is not None:
+        start, end = found.span()
+        code = _CODE_OPENING.match(found.group())
+        kind = "<!--" if found.group() == "<!--" else code.group(1).lower() if code and not found.group().endswith("/>") else None
+        if kind is not None and kind not in missing:
+            closing = _CLOSINGS[kind].search(text, end)
+            if closing is None:
+                missing.add(kind)
+            else:
+                end = closing.end()
+        if kind == "<!--" and end == found.end():  # an unclosed comment opening is text
+            position = end
+            continue
+        spans.append((start, end))
+        position = end
+    return spans
 
 
 def looks_chinese(text: str, sample: int = 2000) -> bool:
@@ -104,7 +137,14 @@ def looks_chinese(text: str, sample: int = 2000) -> bool:
     (``苹果发布了iPhone 15和macOS Sonoma``) read as English, while an English line quoting a
     Chinese name ("Angela Merkel met 习近平") stays English either way.
     """
-    head = _MARKUP_OR_LINK.sub(" ", text[:sample])
+    head = text[:sample]
+    if has_markup(head):
+        kept, position = [], 0
+        for start, end in markup_spans(head):
+            kept.append(head[position:start])
+            position = end
+        head = " ".join([*kept, head[position:]])
+    head = _LINK.sub(" ", head)
     ideographs = len(_IDEOGRAPH.findall(head))
     return ideographs > 0 and ideographs >= 2 * len(_OTHER_WORD.findall(head))
 
@@ -179,13 +219,13 @@ def char_sentences(text: str, max_tokens: int, latin_runs: bool = False) -> list
 
 
 def outside_markup(text: str, tokens: Offsets) -> Offsets:
-    """``tokens`` less those inside markup tags (``<div class="x">``, ``</b>``): a tag is no
-    language, and read as text its letters came out as names (``div class="x"`` PER). The text on
+    """``tokens`` less those inside markup (:func:`markup_spans`: ``<div class="x">``, ``</b>``, a
+    comment, a script): markup is no language, and read as text its letters came out as names (``div class="x"`` PER). The text on
     both sides of a tag stays one sentence, as a browser shows it: in ``<b>张</b>三`` the name is
     still read whole, and its entity's text holds the tag."""
     if "<" not in text:
         return tokens
-    tags = [m.span() for m in MARKUP_TAG.finditer(text)]
+    tags = markup_spans(text)
     if not tags:
         return tokens
     kept: Offsets = []

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nertag.segment import BEGIN, END, SINGLE, segment
-from nertag.tokenize import char_sentences, char_tokens, looks_chinese, outside_markup, sentences, word_tokens
+from nertag.tokenize import char_sentences, char_tokens, looks_chinese, markup_spans, outside_markup, sentences, word_tokens
 
 
 def test_word_tokens_keep_offsets_and_abbreviations() -> None:
@@ -199,6 +199,14 @@ def test_tokens_inside_markup_tags_are_left_out_and_others_kept() -> None:
     text = '<div class="x">李四</div>在<b>上海</b> a < b 和 c > d'
     kept = [text[a:b] for a, b in outside_markup(text, char_tokens(text))]
     assert "".join(kept) == "李四在上海a<b和c>d"  # "< b 和 c >" is no tag: a space follows "<"
+    code = '<script type="text/javascript">var 张三 = 1;</script>李四<!-- 王五\n -->在<style>p{}</style>北京'
+    assert "".join(code[a:b] for a, b in outside_markup(code, char_tokens(code))) == "李四在北京"  # code and comments are no text
     for text in ("我看了<Titanic>这部电影", "if x<y and Paris is big then y>z", "a<b\nPeter went\nc>d"):
         assert outside_markup(text, char_tokens(text)) == char_tokens(text)  # no HTML element, no tag
     assert outside_markup("张三", char_tokens("张三")) == [(0, 1), (1, 2)]
+
+
+def test_an_unclosed_comment_is_text_and_an_unclosed_script_is_its_opening_tag() -> None:
+    assert markup_spans("<!-- 张三在北京") == []
+    assert markup_spans("<script>var x;<script>y") == [(0, 8), (14, 22)]  # each opening alone, the code read
+    assert markup_spans("a<!--b-->c<STYLE>p{}</style >d") == [(1, 9), (10, 29)]
