@@ -74,7 +74,8 @@ def is_cjk(char: str) -> bool:
 
 _CJK_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)
 _IDEOGRAPH = re.compile(f"[{_CJK_CLASS}]")
-_OTHER_LETTER = f"(?![{_CJK_CLASS}])[^\\W\\d_]"  # a letter that is not an ideograph
+# A letter of another script: not an ideograph, nor Japanese kana, which writes with ideographs.
+_OTHER_LETTER = f"(?![{_CJK_CLASS}\u3040-\u30ff])[^\\W\\d_]"
 # A word in other letters: letters and digits, joined by . & ' - (R.U.S.E, D&D, www.fifa.com)
 _OTHER_WORD = re.compile(f"{_OTHER_LETTER}(?:[.\uff0e&'\u2019-]?(?:{_OTHER_LETTER}|[0-9]))*")
 # An HTML tag: a known element's name after "<" or "</", then attributes on the same line. Only
@@ -129,24 +130,36 @@ def markup_spans(text: str) -> list[tuple[int, int]]:
 
 
 def looks_chinese(text: str, sample: int = 2000) -> bool:
-    """True when (the start of) ``text`` has at least twice as many CJK ideographs as words in other
-    letters, markup tags and links left out.
+    """True when ``text`` (its first ``sample`` characters outside markup) has at least as many CJK
+    ideographs as words in other letters, links left out.
 
-    An ideograph counts as half a word, about what it carries, and any other run of letters as one,
-    however long: counted letter by letter, a Chinese line holding an HTML tag or a product name
-    (``苹果发布了iPhone 15和macOS Sonoma``) read as English, while an English line quoting a
-    Chinese name ("Angela Merkel met 习近平") stays English either way.
+    Any run of other letters counts as one word, however long: counted letter by letter, a Chinese
+    line holding an HTML tag, a link or English names (``NBA常规赛，Los Angeles Lakers主场迎战Golden
+    State Warriors``) read as English, and the English model, which cannot read ideographs, tagged
+    spans running across the Chinese. Where a line could go either way it goes to Chinese, whose
+    models read Latin letters too. Japanese kana count as neither.
     """
-    head = text[:sample]
-    if has_markup(head):
-        kept, position = [], 0
-        for start, end in markup_spans(head):
-            kept.append(head[position:start])
-            position = end
-        head = " ".join([*kept, head[position:]])
-    head = _LINK.sub(" ", head)
+    head = _LINK.sub(" ", _outside_markup_text(text, sample))
     ideographs = len(_IDEOGRAPH.findall(head))
-    return ideographs > 0 and ideographs >= 2 * len(_OTHER_WORD.findall(head))
+    return ideographs > 0 and ideographs >= len(_OTHER_WORD.findall(head))
+
+
+def _outside_markup_text(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text`` that are not markup, pieces joined by spaces: a
+    script or comment at the start of a saved page may run past ``limit`` characters."""
+    if not has_markup(text):
+        return text[:limit]
+    pieces: list[str] = []
+    position = size = 0
+    for start, end in markup_spans(text):
+        pieces.append(text[position:start])
+        size += start - position
+        position = end
+        if size >= limit:
+            break
+    else:
+        pieces.append(text[position:])
+    return " ".join(pieces)[:limit]
 
 
 def char_tokens(text: str, latin_runs: bool = False) -> Offsets:
