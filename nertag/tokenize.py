@@ -103,6 +103,14 @@ def has_markup(text: str) -> bool:
     return "<" in text and _MARKUP_PIECE.search(text) is not None
 
 
+def _reaching_kind(piece: str) -> str | None:
+    """"<!--", "script" or "style" for a piece of markup that runs on to a closing; None for a tag."""
+    if piece == "<!--":
+        return piece
+    code = _CODE_OPENING.match(piece)
+    return code.group(1).lower() if code and not piece.endswith("/>") else None
+
+
 def markup_spans(text: str) -> list[tuple[int, int]]:
     """Half-open spans of ``text`` that are HTML markup: tags of known elements on one line, and
     comments, scripts and styles whole. A comment never closed is text; a script or style never
@@ -113,8 +121,7 @@ def markup_spans(text: str) -> list[tuple[int, int]]:
     position = 0
     while (found := _MARKUP_PIECE.search(text, position)) is not None:
         start, end = found.span()
-        code = _CODE_OPENING.match(found.group())
-        kind = "<!--" if found.group() == "<!--" else code.group(1).lower() if code and not found.group().endswith("/>") else None
+        kind = _reaching_kind(found.group())
         if kind is not None and kind not in missing:
             closing = _CLOSINGS[kind].search(text, end)
             if closing is None:
