@@ -3,7 +3,8 @@
     python benchmarks/tagging_profile.py [--model zh-msra]
 
 Prints seconds (fastest of 3) for jieba segmentation, all feature encoding, the network's
-emissions in float32 and bfloat16 on 2 and on 1 threads, Viterbi, predict_spans() end to end (in
+emissions in float32 and bfloat16 on 2 and on 1 threads (and in bfloat16 with training's
+batch-first layout against tagging's time-major one, in alternating rounds), Viterbi, predict_spans() end to end (in
 the model's precision, float32 by default) and tag_many() end to end in bfloat16 (what issue 12 times),
 so that the core-seconds a stage needs can be compared with what two cores can give.
 """
@@ -44,9 +45,9 @@ def lstm_floor(tagger, batches) -> None:
     from nertag.birnn import bidirectional
 
     encoder = tagger.net.encoder
-    inputs = [torch.randn(b.words.size(0), b.words.size(1), encoder.input_size) for b in batches]
+    inputs = [torch.randn(b.words.size(1), b.words.size(0), encoder.input_size) for b in batches]  # time-major
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        seconds = fastest(lambda: [bidirectional(encoder, x, b.lengths) for x, b in zip(inputs, batches)])
+        seconds = fastest(lambda: [bidirectional(encoder, x, b.lengths, time_major=True) for x, b in zip(inputs, batches)])
     padded = sum(x.size(0) * x.size(1) for x in inputs)
     hidden, width = encoder.hidden_size, encoder.input_size
     flops = padded * 2 * (2 * 4 * hidden * (width + hidden))  # two directions, input and recurrent products
@@ -55,7 +56,7 @@ def lstm_floor(tagger, batches) -> None:
     rate = 2 * 8192 * width * 4 * hidden / fastest(lambda: a @ w, 10)
     print(f"  sentence LSTM alone, bfloat16 2 threads {seconds:6.2f}   ({flops / 1e9:.0f} GFLOP; at the measured "
           f"bfloat16 product rate of {rate / 1e9:.0f} GFLOP/s it needs at least {flops / rate:.2f} s)")
-    lstm_int8(encoder, inputs)
+    lstm_int8(encoder, [x.transpose(0, 1) for x in inputs])
 
 
 def lstm_int8(encoder: torch.nn.LSTM, inputs: list[torch.Tensor]) -> None:
@@ -68,6 +69,19 @@ def lstm_int8(encoder: torch.nn.LSTM, inputs: list[torch.Tensor]) -> None:
         quantized = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(encoder), {torch.nn.LSTM}, dtype=torch.qint8)[0]
     seconds = fastest(lambda: [quantized(x) for x in inputs])
     print(f"  sentence LSTM alone, int8 dynamic 2 threads {seconds:6.2f}   (packed weights, both directions in one call)")
+
+
+def layouts(tagger, batches, rounds: int = 5) -> None:
+    """Emissions in bfloat16 computed batch-first (training's layout) and time-major (tagging's,
+    the fused RNN kernel's own), one round of each in turn, so that drift hits both alike."""
+    best = {False: float("inf"), True: float("inf")}
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        for _ in range(rounds):
+            for time_major in best:
+                seconds = fastest(lambda: [tagger.net.emissions(b, time_major=time_major) for b in batches], 1)
+                best[time_major] = min(best[time_major], seconds)
+    print(f"  emissions, bfloat16 2 threads, batch-first {best[False]:6.2f}, time-major {best[True]:6.2f} "
+          f"(fastest of {rounds}, alternating)")
 
 
 def main() -> None:
@@ -91,6 +105,7 @@ def main() -> None:
                     seconds = fastest(lambda: [tagger.net.emissions(b) for b in batches])
                 print(f"  emissions, {str(dtype)[6:]:<8} {threads} thread(s) {seconds:6.2f}")
         torch.set_num_threads(2)
+        layouts(tagger, batches)
         lstm_floor(tagger, batches)
         emissions = [tagger.net.emissions(b) for b in batches]
         seconds = fastest(lambda: [tagger.net.crf.decode(e, b.mask) for e, b in zip(emissions, batches)])

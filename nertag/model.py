@@ -115,8 +115,22 @@ class BiLstmCrf(nn.Module):
         self.emission = nn.Linear(2 * config.hidden_size, self.num_tags)
         self.crf = build_crf(config, tags)
 
-    def emissions(self, batch: Batch) -> torch.Tensor:
-        """Emission scores (batch, time, tags) for a batch already on this model's device."""
+    def emissions(self, batch: Batch, time_major: bool | None = None) -> torch.Tensor:
+        """Emission scores (batch, time, tags) for a batch already on this model's device.
+
+        Computed time-major by default when not training (the layout the CPU's fused RNN kernel
+        works in; the result is a transposed view), batch-first in training, so that a seed keeps
+        drawing the same dropout. Both give the same numbers.
+        """
+        if time_major is None:
+            time_major = not self.training
+        encoded = bidirectional(self.encoder, self.dropout(self._token_inputs(batch, time_major)), batch.lengths, time_major=time_major)
+        scores = self.emission(self.dropout(torch.cat(encoded, dim=2)))
+        return scores.transpose(0, 1) if time_major else scores
+
+    def _token_inputs(self, batch: Batch, time_major: bool) -> torch.Tensor:
+        """Each token's input to the sentence encoder, (batch, time, features) or time-major."""
+        arranged = (lambda values: values.transpose(0, 1)) if time_major else (lambda values: values)
         words, bigrams, segments = batch.words, batch.bigrams, batch.segments
         if self.training and self.config.word_dropout:
             # Training sees <unk> now and then, in every id feature, so that unseen test
@@ -125,29 +139,28 @@ class BiLstmCrf(nn.Module):
             bigrams = self._to_unknown(bigrams) if bigrams is not None else None
             if segments is not None:
                 segments = torch.stack([self._to_unknown(segments[..., 0]), segments[..., 1]], dim=-1)
-        parts = [self.word_embedding(words)]
+        parts = [self.word_embedding(arranged(words))]
         if self.char_encoder is not None:
             assert batch.chars is not None and batch.char_lengths is not None and batch.form_index is not None
             per_form = self.char_encoder(batch.chars, batch.char_lengths)  # (forms, 2 * char_hidden)
-            parts.append(per_form[batch.form_index])  # (batch, time, 2 * char_hidden)
+            parts.append(per_form[arranged(batch.form_index)])  # (batch, time, 2 * char_hidden)
         if self.bigram_embedding is not None:
             assert bigrams is not None
-            parts.append(self.bigram_embedding(bigrams).flatten(2))  # (batch, time, 2 * bigram_dim)
+            parts.append(self.bigram_embedding(arranged(bigrams)).flatten(2))  # (batch, time, 2 * bigram_dim)
         if self.segment_embedding is not None and self.segment_position_embedding is not None:
             assert segments is not None
+            segments = arranged(segments)
             parts.append(self.segment_embedding(segments[..., 0]))  # (batch, time, segment_dim)
             parts.append(self.segment_position_embedding(segments[..., 1]))
         if self.shape_embedding is not None:
             assert batch.shapes is not None
-            parts.append(self.shape_embedding(batch.shapes[..., 0]))  # (batch, time, shape_dim)
+            parts.append(self.shape_embedding(arranged(batch.shapes)[..., 0]))  # (batch, time, shape_dim)
         if self.config.lexicon:
             assert batch.lexicon is not None
-            parts.append(batch.lexicon)
+            parts.append(arranged(batch.lexicon))
         if self.style_embedding is not None:
-            parts.append(self._styles(batch))  # (batch, time, style_dim)
-        inputs = self.dropout(torch.cat(parts, dim=2))
-        encoded = torch.cat(bidirectional(self.encoder, inputs, batch.lengths), dim=2)
-        return self.emission(self.dropout(encoded))
+            parts.append(arranged(self._styles(batch)))  # (batch, time, style_dim)
+        return torch.cat(parts, dim=2)
 
     def _styles(self, batch: Batch) -> torch.Tensor:
         """(batch, time, style_dim) style embedding of every token: its corpus's in training, where a

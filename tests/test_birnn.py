@@ -42,6 +42,19 @@ def test_outputs_and_gradients_match_the_packed_module(kind: type[nn.RNNBase], l
         torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("packed", [False, True])
+def test_time_major_inputs_give_the_batch_first_outputs_transposed(packed: bool) -> None:
+    torch.manual_seed(0)
+    rnn = nn.LSTM(6, 5, num_layers=2, bidirectional=True, batch_first=True).eval()
+    lengths = torch.tensor([7, 3, 1, 7, 5])
+    inputs = torch.randn(5, 7, 6)
+    mask = (torch.arange(7)[None, :] < lengths[:, None]).unsqueeze(2)
+    batch_first = torch.cat(bidirectional(rnn, inputs, lengths, packed=packed), 2)
+    time_major = torch.cat(bidirectional(rnn, inputs.transpose(0, 1).contiguous(), lengths, packed=packed, time_major=True), 2)
+    assert time_major.shape == (7, 5, 10)
+    assert torch.equal(time_major.transpose(0, 1) * mask, batch_first * mask)
+
+
 def test_unidirectional_modules_are_refused() -> None:
     with pytest.raises(ValueError, match="bidirectional"):
         bidirectional(nn.LSTM(2, 2, batch_first=True), torch.zeros(1, 1, 2), torch.tensor([1]))

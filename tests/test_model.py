@@ -69,6 +69,24 @@ def test_network_batches_smaller_than_a_crf_pass_tag_the_same(zh_model_dir: Path
     assert any(small)
 
 
+@pytest.mark.parametrize("which", ["zh", "en"])
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_time_major_emissions_equal_batch_first_ones(
+    which: str, precision: str, zh_model_dir: Path, zh_path: Path, en_model_dir: Path, en_path: Path
+) -> None:
+    """Tagging computes time-major, training batch-first: the numbers must not depend on it."""
+    model_dir, path = (zh_model_dir, zh_path) if which == "zh" else (en_model_dir, en_path)
+    tagger = load(model_dir)
+    token_lists = [s.tokens for s in read_conll(path)]
+    batch = tagger.features.encode(token_lists).batch(torch.arange(len(token_lists)))
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+        time_major = tagger.net.emissions(batch)  # a network in eval mode: time-major by default
+        batch_first = tagger.net.emissions(batch, time_major=False)
+    assert len(set(batch.lengths.tolist())) > 1  # padding is part of what is checked
+    assert time_major.shape == batch_first.shape
+    assert torch.equal(time_major[batch.mask], batch_first[batch.mask])
+
+
 def test_tagging_leaves_the_garbage_collector_as_it_found_it(zh_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
