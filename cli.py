@@ -405,7 +405,7 @@ def tag_command(
     from nertag.parallel import ModelSpec, all_regular_files, default_workers
     from nertag.routing import ModelChoice
     from nertag.safe_write import check_output_file, open_output
-    from nertag.text_input import check_encoding, chunks_of_all, open_inputs
+    from nertag.text_input import LinesRead, check_encoding, chunks_of_all, open_inputs
 
     if input_format == "conll" and output_format == "html":
         raise click.UsageError("--format html needs text input")
@@ -440,10 +440,18 @@ def tag_command(
             # A stream wants each line answered as it comes, and workers answer in batches of
             # chunks: only files get them by default, anything that asks for them explicitly.
             workers = workers or (default_workers(inputs) if all_regular_files(inputs) else 1)
-            tag_stream(
-                chunks_of_all(sources, encoding), models, out, output_format, min_confidence, nbest, progress,
+            lines_read = LinesRead()
+            loss = tag_stream(
+                chunks_of_all(sources, encoding, lines_read), models, out, output_format, min_confidence, nbest, progress,
                 (workers, spec), extra, explain,
             )
+            if loss.first is not None:
+                source, line = lines_read.place(loss.first)
+                click.echo(
+                    f"nertag: warning: {source}:{line}: {_this_and_more(loss.documents, 'line')} spaces, tabs, control "
+                    "characters or markup outside the model's tokens, which CoNLL output loses (jsonl keeps the text)",
+                    err=True,
+                )
     finally:
         if progress is not None:
             progress.close()
@@ -533,9 +541,14 @@ def convert_command(
     click.echo(f"converted {done.documents} documents with {done.entities} entities ({from_format} to {to_format}{cut})", err=True)
     if done.altered:
         click.echo(
-            f"nertag: warning: {done.source}:{done.first_altered}: this and {done.altered - 1} more documents hold line breaks, "
+            f"nertag: warning: {done.source}:{done.first_altered}: {_this_and_more(done.altered, 'document')} line breaks, "
             "tabs, runs of spaces or control characters (between characters, any space), which a column file loses", err=True,
         )
+
+
+def _this_and_more(count: int, noun: str) -> str:
+    """The subject and verb of a warning about ``count`` inputs, the first of them named before it."""
+    return f"this {noun} holds" if count == 1 else f"this and {count - 1} more {noun}s hold"
 
 
 @main.command("export")

@@ -25,6 +25,20 @@ _SAMPLE_CHARS = 20000  # of text, enough to tell Chinese from other languages
 _SAMPLE_SENTENCES = 2000
 
 
+def kept_in_columns(text: str, tokens: Iterable[tuple[int, int]], unit: str) -> bool:
+    """Whether a column file of ``text``'s ``tokens`` (offsets, in order) keeps every character of
+    it: what lies outside the tokens must be what a reader puts back when it joins them (nothing
+    in a character corpus, at most one space between words in a word corpus). Spaces a reader
+    adds (``Berlin .``) lose nothing and pass."""
+    between = {"", " "} if unit == "word" else {""}
+    previous = 0
+    for start, end in tokens:
+        if text[previous:start] not in (between if previous else {""}):
+            return False
+        previous = end
+    return previous == len(text)
+
+
 def text_unit(documents: Sequence[Annotated]) -> str:
     """``char`` for Chinese text, else ``word``, decided once for a file so its corpus is cut one way."""
     sample: list[str] = []

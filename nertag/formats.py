@@ -8,25 +8,45 @@ never tokenized a second time.
 from __future__ import annotations
 
 import json
-from typing import Iterable, Sequence, TextIO
+from dataclasses import dataclass
+from itertools import chain
+from typing import Callable, Iterable, Sequence, TextIO
 
 from .conll import Sentence, write_conll
+from .convert import kept_in_columns
 from .records import Entity, Reading, TaggedText
 
 FORMATS = ("jsonl", "conll", "html")
 
 
+@dataclass
+class ColumnLoss:
+    """Documents whose CoNLL columns lost characters: spaces, tabs, control characters or markup
+    outside the model's tokens, which no column file keeps. How many, and the first one's number
+    among the documents written (from 0)."""
+
+    documents: int = 0
+    first: int | None = None
+
+
 class RecordWriter:
     """Writes one output format: :meth:`write` a document at a time between :meth:`start` and :meth:`finish`."""
 
-    def __init__(self, out: TextIO, output_format: str, explain: bool = False) -> None:
-        """``explain``: jsonl records also list the dictionary and rule matches left out, and why."""
+    def __init__(
+        self, out: TextIO, output_format: str, explain: bool = False, unit_of: Callable[[str], str] | None = None
+    ) -> None:
+        """``explain``: jsonl records also list the dictionary and rule matches left out, and why.
+        ``unit_of``: the token unit of each model by name; with it, CoNLL output counts the
+        documents it cannot write whole in :attr:`loss`."""
         if output_format not in FORMATS:
             raise ValueError(f"output format: expected one of {', '.join(FORMATS)}, got {output_format!r}")
         if explain and output_format != "jsonl":
             raise ValueError("--explain writes its reasons into jsonl records; add --format jsonl")
         self.out, self.format, self.explain = out, output_format, explain
         self._colours: dict[str, str] | None = None
+        self.unit_of = unit_of
+        self.loss = ColumnLoss()
+        self._documents = 0
 
     def start(self, labels: Iterable[str], first_texts: Sequence[str]) -> None:
         """Open the output (an HTML page's head and legend, from every label the models can give)."""
@@ -52,6 +72,11 @@ class RecordWriter:
         else:  # one block of columns per document, its sentences run together
             pairs = [pair for sentence in tagged.token_tags(entities) for pair in sentence]
             self.out.write("".join(f"{token} {tag}\n" for token, tag in pairs) + "\n")
+            tokens = chain.from_iterable(tagged.sentences)
+            if self.unit_of is not None and not kept_in_columns(tagged.text, tokens, self.unit_of(model)):
+                self.loss.documents += 1
+                self.loss.first = self._documents if self.loss.first is None else self.loss.first
+            self._documents += 1
 
     def write_readings(self, model: str, text: str, readings: Sequence[Sequence[Reading]]) -> None:
         """The n best labellings of each sentence of ``text`` (JSON lines only)."""

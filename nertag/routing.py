@@ -7,6 +7,7 @@ on first use, once each.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from .builtin import DEFAULT_CHINESE, DEFAULT_OTHER, builtin_models, resolve_model
@@ -57,6 +58,15 @@ class ModelChoice:
         """Load the named model now, so a bad model is reported before any input is read."""
         if self.named is not None:
             self.tagger(self.named)
+
+    def token_unit(self, name: str) -> str:
+        """How model ``name`` cuts text into tokens ("char" or "word"). A default model that this
+        process has not loaded (its documents went to worker processes) is read from its config
+        rather than loaded."""
+        if name in self._taggers:
+            return self._taggers[name].config.token_unit
+        config = json.loads((resolve_model(name) / "config.json").read_text(encoding="utf-8"))
+        return config["model"]["token_unit"]
 
     def labels(self) -> list[str]:
         """Every label the chosen models can give (read from the manifest for built-in defaults)."""

@@ -73,11 +73,43 @@ def open_inputs(paths: Sequence[str]) -> list[tuple[str, Opener]]:
     return inputs
 
 
-def chunks_of_all(sources: Sequence[tuple[str, Opener]], encoding: str = "utf-8") -> Iterator[list[str]]:
-    """The line chunks of every input in turn, each opened only while it is read."""
+class LinesRead:
+    """How many lines of each input have been read, in input order: where the Nth line of all
+    the inputs read in turn came from."""
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+        self.lines: list[int] = []  # of each source, so far
+
+    def opened(self, source: str) -> None:
+        self.sources.append(source)
+        self.lines.append(0)
+
+    def read(self, lines: int) -> None:
+        self.lines[-1] += lines
+
+    def place(self, number: int) -> tuple[str, int]:
+        """The input and its line (from 1) of line ``number`` (from 0) of all the inputs."""
+        for source, count in zip(self.sources, self.lines):
+            if number < count:
+                return source, number + 1
+            number -= count
+        raise IndexError("that line was not read")
+
+
+def chunks_of_all(
+    sources: Sequence[tuple[str, Opener]], encoding: str = "utf-8", lines_read: LinesRead | None = None
+) -> Iterator[list[str]]:
+    """The line chunks of every input in turn, each opened only while it is read; counted in
+    ``lines_read`` when given."""
     for source, opener in sources:
+        if lines_read is not None:
+            lines_read.opened(source)
         with opener() as stream:
-            yield from read_line_chunks(stream, source, encoding)
+            for lines in read_line_chunks(stream, source, encoding):
+                if lines_read is not None:
+                    lines_read.read(len(lines))
+                yield lines
 
 
 class _ByteSource:

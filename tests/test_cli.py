@@ -61,6 +61,32 @@ def test_tag_files_and_output_file(runner: CliRunner, en_model_dir: Path, tmp_pa
     assert texts == ["John Smith visited New York.", "", "Reuters"]
 
 
+def test_conll_output_names_the_lines_whose_characters_it_loses(
+    runner: CliRunner, en_model_dir: Path, zh_model_dir: Path, tmp_path: Path
+) -> None:
+    """A column file keeps tokens only: a Chinese line loses any space, an English one a tab or a
+    second space, any line its markup. One warning names the first such line and counts the rest."""
+    english = tmp_path / "en.txt"
+    english.write_text("EU rejects German call.\nPeter Blackburn\n", encoding="utf-8")
+    kept = runner.invoke(main, ["tag", str(english), "--model", str(en_model_dir), "--format", "conll"])
+    assert kept.exit_code == 0 and kept.stderr == ""  # one space between words comes back
+
+    english.write_text("EU rejects German call.\nPeter\tBlackburn\nok\nJohn  Smith\n", encoding="utf-8")
+    lost = runner.invoke(main, ["tag", str(english), "--model", str(en_model_dir), "--format", "conll"])
+    assert lost.exit_code == 0
+    assert lost.stderr.startswith(f"nertag: warning: {english}:2: this and 1 more lines hold spaces, tabs")
+    assert "CoNLL output loses" in lost.stderr and len(lost.stderr.splitlines()) == 1
+
+    chinese = tmp_path / "zh.txt"
+    chinese.write_text("我爱北京\n<b>我</b>爱北京\n", encoding="utf-8")
+    both = runner.invoke(main, ["tag", str(english), str(chinese), "--model", str(zh_model_dir), "--format", "conll"])
+    assert both.exit_code == 0
+    assert both.stderr.startswith(f"nertag: warning: {english}:1: this and 3 more lines hold")  # "ok" and 我爱北京 are whole
+    alone = runner.invoke(main, ["tag", "--model", str(zh_model_dir), "--format", "conll"], input="我爱\n我 爱\n")
+    assert alone.stderr.startswith("nertag: warning: <stdin>:2: this line holds spaces")
+    assert runner.invoke(main, ["tag", str(english), "--model", str(en_model_dir)]).stderr == ""  # jsonl keeps the text
+
+
 def test_tag_pretokenized_conll(runner: CliRunner, en_model_dir: Path, en_path: Path) -> None:
     result = runner.invoke(main, ["tag", str(en_path), "--input-format", "conll", "--format", "conll", "--model", str(en_model_dir)])
     assert result.exit_code == 0, result.output

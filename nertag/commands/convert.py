@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..annotations import TEXT_FORMATS, Annotated, Problems, read_annotations
 from ..conll import ENCODING_HINT, Sentence, decode_utf8, parse_conll, read_text, write_conll
-from ..convert import text_unit, to_documents, to_sentences, token_unit, tokens_of, write_jsonl
+from ..convert import kept_in_columns, text_unit, to_documents, to_sentences, token_unit, tokens_of, write_jsonl
 from ..safe_write import check_output_file, open_output
 from ..schemes import Scheme, spans
 from ..schemes import convert as convert_tags
@@ -85,22 +85,9 @@ def convert_file(
         else:
             write_jsonl(documents, out)
     if to_format == "conll":
-        altered = [] if unit is None else [d.line for d in documents if not _kept_whole(d.text, unit)]
+        altered = [] if unit is None else [d.line for d in documents if not kept_in_columns(d.text, tokens_of(d.text, unit), unit)]
         return Conversion(
             len(sentences), sum(len(spans(s.tags)) for s in sentences), unit, len(altered), altered[0] if altered else None,
             source,
         )
     return Conversion(len(documents), sum(len(d.spans) for d in documents), unit)
-
-
-def _kept_whole(text: str, unit: str) -> bool:
-    """Whether no character of ``text`` is lost in a column file: what lies outside the tokens must
-    be what a column file's reader puts back when it joins them (nothing between characters, at
-    most one space between words). Spaces the reader adds (``Berlin .``) lose nothing and pass."""
-    between = {"", " "} if unit == "word" else {""}
-    previous = 0
-    for start, end in tokens_of(text, unit):
-        if text[previous:start] not in (between if previous else {""}):
-            return False
-        previous = end
-    return previous == len(text)

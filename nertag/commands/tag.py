@@ -7,7 +7,7 @@ from typing import Iterable, Iterator, Protocol, Sequence, TextIO
 
 from ..conll import Sentence, parse_conll
 from ..errors import InputError
-from ..formats import RecordWriter
+from ..formats import ColumnLoss, RecordWriter
 from ..merge import ExtraEntities
 from ..parallel import ModelSpec, tag_in_workers
 from ..routing import ModelChoice
@@ -51,7 +51,7 @@ def tag_stream(
     workers: tuple[int, ModelSpec] | None = None,
     extra: ExtraEntities | None = None,
     explain: bool = False,
-) -> None:
+) -> ColumnLoss:
     """Tag chunks of lines (one document a line) as they come, writing each chunk's records in input
     order and flushing them as soon as they are tagged, so a pipe's reader sees them at once. In
     one process that is before the next chunk is read; with ``workers`` a few chunks are read
@@ -61,13 +61,14 @@ def tag_stream(
     record lists, per sentence, the most probable labellings instead. ``workers`` (a count and
     the spec of ``models``) tags chunks in that many processes, output order kept. ``extra``
     merges dictionary and rule matches into each document's entities; ``explain`` writes the
-    matches left out, with the reason, in each jsonl record.
+    matches left out, with the reason, in each jsonl record. Returns the documents that CoNLL
+    output could not write whole (see :class:`~nertag.formats.ColumnLoss`).
     """
     if nbest and output_format != "jsonl":
         raise ValueError("--nbest writes jsonl; add --format jsonl")
     if nbest and extra is not None:
         raise ValueError("--nbest lists the model's own labellings; --dictionary and --rules do not apply to it")
-    writer = RecordWriter(out, output_format, explain)
+    writer = RecordWriter(out, output_format, explain, models.token_unit)
     started, characters, opened = time.perf_counter(), 0, False
     if nbest:
         tagged_chunks: Iterable[tuple[Sequence[str], list]] = ((lines, []) for lines in chunks)
@@ -96,6 +97,7 @@ def tag_stream(
     if not opened:  # no input at all: still a whole page
         writer.start(models.labels(), [])
     writer.finish()
+    return writer.loss
 
 
 def tag_conll(models: Tagger | ModelChoice, sentences: Sequence[Sentence], out: TextIO, output_format: str) -> None:
