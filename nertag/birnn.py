@@ -43,6 +43,15 @@ def gather_time(values: torch.Tensor, index: torch.Tensor, time_major: bool = Fa
     return values.reshape(batch * time, width).index_select(0, rows).view(batch, time, width)
 
 
+def _autocast_dtype(inputs: torch.Tensor) -> torch.dtype | None:
+    """The lower precision autocast computes an LSTM in here, on the CPU; None when it is off."""
+    if inputs.device.type != "cpu":
+        return None
+    if hasattr(torch, "get_autocast_dtype"):  # torch >= 2.4
+        return torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else None
+    return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+
+
 def _one_direction(rnn: nn.RNNBase, inputs: torch.Tensor, weights: list[torch.Tensor], time_major: bool) -> torch.Tensor:
     zeros = inputs.new_zeros(1, inputs.size(1 if time_major else 0), rnn.hidden_size)
     batch_first = not time_major
@@ -74,6 +83,9 @@ def bidirectional(
     flip = reversal_index(lengths.to(inputs.device), inputs.size(time_axis))
     per_direction = len(rnn._flat_weights) // (2 * rnn.num_layers)
     layer_input = inputs
+    lower = _autocast_dtype(inputs) if isinstance(rnn, nn.LSTM) else None
+    if lower is not None:  # autocast would cast it in each direction's call; once is enough, and gathers move half the bytes
+        layer_input = inputs.to(lower)
     for layer in range(rnn.num_layers):
         first = 2 * layer * per_direction
         forward_weights = rnn._flat_weights[first : first + per_direction]

@@ -55,6 +55,22 @@ def test_time_major_inputs_give_the_batch_first_outputs_transposed(packed: bool)
     assert torch.equal(time_major.transpose(0, 1) * mask, batch_first * mask)
 
 
+@pytest.mark.parametrize("time_major", [False, True])
+def test_one_bfloat16_cast_gives_what_autocast_gives_in_each_call(time_major: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nertag.birnn
+
+    torch.manual_seed(0)
+    rnn = nn.LSTM(6, 5, num_layers=2, bidirectional=True, batch_first=True).eval()
+    lengths = torch.tensor([7, 3, 1, 7, 5])
+    inputs = torch.randn(7, 5, 6) if time_major else torch.randn(5, 7, 6)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        once = torch.cat(bidirectional(rnn, inputs, lengths, time_major=time_major), 2)
+        monkeypatch.setattr(nertag.birnn, "_autocast_dtype", lambda _: None)  # each call casts its own input
+        per_call = torch.cat(bidirectional(rnn, inputs, lengths, time_major=time_major), 2)
+    assert once.dtype == per_call.dtype == torch.bfloat16
+    assert torch.equal(once, per_call)
+
+
 def test_unidirectional_modules_are_refused() -> None:
     with pytest.raises(ValueError, match="bidirectional"):
         bidirectional(nn.LSTM(2, 2, batch_first=True), torch.zeros(1, 1, 2), torch.tensor([1]))
