@@ -78,6 +78,15 @@ def read_text(path: str | Path, encoding: str = "utf-8", hint: str = CONVERT_HIN
 _ASCII_BLANK = " \t\r\f\v"
 _ASCII_PADDING = " \r\f\v"
 _SPACE_RUN = re.compile(f"[{_ASCII_PADDING}]+")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def file_lines(text: str) -> list[str]:
+    """The lines of a column, dictionary or pattern file, ending in LF, CRLF or a lone CR (old Mac
+    files). Read as padding, a lone CR made a CR-only file one line: its first token and last tag,
+    the rest silently dropped. Not splitlines(): it also breaks on characters such as U+2028 that
+    can be tokens, which would shift line numbers and split sentences."""
+    return _LINE_BREAK.split(text)
 
 
 def split_columns(line: str) -> list[str]:
@@ -115,9 +124,7 @@ def parse_conll(
             sentences.append(Sentence(tuple(tokens), tuple(tags), first_line))
         tokens, tags = [], []
 
-    # split("\n") rather than splitlines(): the latter also breaks on characters such as U+2028
-    # that can be tokens, which would shift line numbers and split sentences.
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(file_lines(text), start=1):
         if not line.strip(_ASCII_BLANK):
             flush()
             continue

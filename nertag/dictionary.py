@@ -12,7 +12,7 @@ import json
 import os
 from typing import Iterable
 
-from .conll import read_text
+from .conll import file_lines, read_text
 from .errors import InputError
 from .records import Entity
 
@@ -59,8 +59,7 @@ class PhraseDictionary:
 
 
 def _entries(data: str, source: str) -> Iterable[tuple[str, str]]:
-    for number, line in enumerate(data.split("\n"), start=1):
-        line = line.rstrip("\r")
+    for number, line in enumerate(file_lines(data), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if line.lstrip().startswith("{"):

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from .conll import read_text
+from .conll import file_lines, read_text
 from .errors import InputError
 from .records import Entity
 
@@ -120,8 +120,7 @@ def read_patterns(path: str | os.PathLike) -> list[Pattern]:
     """``LABEL<TAB>regular expression`` lines; blank and ``#`` lines skipped; a bad one named by line."""
     source = os.fspath(path)
     patterns = []
-    for number, line in enumerate(read_text(path).split("\n"), start=1):
-        line = line.rstrip("\r")
+    for number, line in enumerate(file_lines(read_text(path)), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         label, tab, regex = line.partition("\t")

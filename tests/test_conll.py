@@ -47,6 +47,15 @@ def test_bom_crlf_tabs_docstart_and_columns(tmp_path: Path) -> None:
     assert [s.line for s in sentences] == [3, 7]
 
 
+def test_lines_may_end_in_a_lone_carriage_return(tmp_path: Path) -> None:
+    """Old Mac files end lines in CR alone; read as padding, the whole file was one line."""
+    sentences = read_conll(write(tmp_path, "张 B-PER\r三 I-PER\r在 O\r\r李 B-PER\r\n四 I-PER\n"))
+    assert [s.tokens for s in sentences] == [("张", "三", "在"), ("李", "四")]
+    assert [s.line for s in sentences] == [1, 5]
+    with pytest.raises(InputError, match=r"train\.txt:2: expected a token and a tag, got 1 column"):
+        read_conll(write(tmp_path, "张 B-PER\r三\r"))
+
+
 # Whitespace that is not ASCII is text: ideographic space (common in Chinese corpora), no-break space,
 # em space, line separator, NEL, and the information separators that str.split() also breaks on.
 UNICODE_SPACES = ["\u3000", "\xa0", "\u2003", "\u2028", "\x85", "\x1f"]

@@ -40,6 +40,14 @@ def test_dictionary_reads_tsv_and_json_lines_and_finds_leftmost_longest(tmp_path
     ]
 
 
+def test_dictionary_and_pattern_lines_may_end_in_a_lone_carriage_return(tmp_path: Path) -> None:
+    path = tmp_path / "d.txt"
+    path.write_bytes("腾讯\tORG\r百度\tORG\r".encode("utf-8"))
+    assert [e.text for e in PhraseDictionary.read(path).matches("腾讯和百度")] == ["腾讯", "百度"]
+    path.write_bytes("MONEY\t[0-9]+元\rTIME\t[0-9]+点\r".encode("utf-8"))
+    assert [(e.text, e.label) for e in Rules(read_patterns(path)).matches("5元8点")] == [("5元", "MONEY"), ("8点", "TIME")]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
