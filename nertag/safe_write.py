@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -42,13 +43,31 @@ def current_umask() -> int:
     return umask
 
 
+# Names of an open descriptor: they may lead to a file the shell opened for appending.
+_DESCRIPTOR_NAME = re.compile(r"/dev/(?:stdin|stdout|stderr|fd/\d+)|/proc/(?:self|thread-self|\d+)/fd/\d+")
+
+
+def _names_a_descriptor(path: Path) -> bool:
+    """Whether ``path``, or a symbolic link on the way to what it names, is the name of an open
+    descriptor (``/dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``)."""
+    current = Path(os.path.normpath(path.absolute()))
+    for _ in range(40):  # the kernel's own limit on links followed
+        if _DESCRIPTOR_NAME.fullmatch(str(current)):
+            return True
+        if not current.is_symlink():
+            return False
+        current = Path(os.path.normpath(current.parent / os.readlink(current)))
+    return False
+
+
 def _is_stream(path: Path) -> bool:
     """FIFOs, devices and sockets are written directly: renaming over them would break their reader.
 
-    So are the names of an open descriptor (``/dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``):
-    they may lead to a file the shell opened for appending, which a rename would replace.
+    So are the names of an open descriptor: they may lead to a file the shell opened for
+    appending, which a rename would replace. A regular file is a file wherever it lies: files in
+    ``/dev/shm`` are replaced whole like any other, never appended to.
     """
-    if str(path.absolute()).startswith(("/dev/", "/proc/")):
+    if _names_a_descriptor(path):
         return True
     try:
         mode = path.stat().st_mode

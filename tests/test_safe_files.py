@@ -268,6 +268,41 @@ def test_dev_stdout_appending_to_a_file_is_not_replaced(en_model_dir: Path, tmp_
     assert lines[0] == "old" and json.loads(lines[1])["text"] == "Paris"
 
 
+def test_a_link_to_dev_stdout_still_appends(tmp_path: Path) -> None:
+    """A symbolic link on the way to a descriptor's name is that name: written into, not replaced."""
+    link = tmp_path / "out"
+    link.symlink_to("/dev/stdout")
+    log = tmp_path / "log"
+    log.write_text("old\n")
+    with open(log, "a") as appended:
+        done = subprocess.run(
+            [sys.executable, "-c", f"import sys; from nertag.safe_write import open_output\n"
+             f"with open_output({str(link)!r}, sys.stdout) as out: out.write('new\\n')"],
+            stdout=appended, timeout=60,
+        )
+    assert done.returncode == 0 and log.read_text() == "old\nnew\n"
+
+
+@pytest.mark.skipif(not (Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK)), reason="no writable /dev/shm")
+def test_a_regular_file_under_dev_is_replaced_whole_not_appended_to() -> None:
+    """/dev/shm holds ordinary files: the prefix /dev/ does not make one a stream."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", dir="/dev/shm", suffix=".txt", delete=False) as made:
+        made.write("old\n")
+    try:
+        with open_output(made.name, sys.stdout) as out:
+            out.write("new\n")
+        assert Path(made.name).read_text() == "new\n"
+        with pytest.raises(RuntimeError):
+            with open_output(made.name, sys.stdout) as out:
+                out.write("partial\n")
+                raise RuntimeError("interrupted")
+        assert Path(made.name).read_text() == "new\n"  # a failure leaves the old file
+    finally:
+        os.unlink(made.name)
+
+
 def test_a_replaced_model_folder_keeps_its_permissions_and_a_failed_swap_keeps_the_old(tmp_path: Path) -> None:
     def fill(staging: Path) -> None:
         (staging / "config.json").write_text('{"format_version": 1}')
