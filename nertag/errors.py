@@ -35,3 +35,8 @@ class OutputError(NertagError):
     def __init__(self, path: str | Path, reason: str) -> None:
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason}")
+
+
+class WorkerError(NertagError):
+    """A worker process (``nertag tag --workers``) that ended before it answered: killed, out of
+    memory, or unable to start."""

@@ -2,7 +2,9 @@
 
 Each worker loads its models once (on its first chunk) and uses one thread, so N workers use N
 cores without oversubscribing them; results come back in the order the chunks went out, and at
-most ``window`` chunks are held at once, so memory stays bounded on inputs of any size.
+most ``window`` chunks are held at once, so memory stays bounded on inputs of any size. A worker
+that dies (killed, out of memory) ends tagging with one clear error instead of a wait for an
+answer that never comes, and any way out of tagging stops the workers at once.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import multiprocessing
 import os
 import stat
 from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Generator, Iterable, Sequence
 
+from .errors import WorkerError
 from .records import TaggedText
 from .routing import ModelChoice
 
@@ -66,8 +71,13 @@ _worker_models: ModelChoice | None = None
 
 
 def _start_worker(spec: ModelSpec) -> None:
+    import signal
+
     import torch
 
+    # Ctrl-C reaches the whole process group: the parent answers it and ends the workers, which
+    # would otherwise each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _worker_models
     torch.set_num_threads(1)
     _worker_models = spec.choice()
@@ -78,19 +88,48 @@ def _tag_in_worker(lines: Sequence[str]) -> Tagged:
     return _worker_models.tag(lines)
 
 
-def tag_in_workers(chunks: Iterable[Sequence[str]], spec: ModelSpec, workers: int, window: int | None = None) -> Iterator[tuple[Sequence[str], Tagged]]:
+def tag_in_workers(chunks: Iterable[Sequence[str]], spec: ModelSpec, workers: int, window: int | None = None) -> Generator[tuple[Sequence[str], Tagged], None, None]:
     """(chunk, its tagging) for each chunk, in input order, tagged by ``workers`` processes."""
     if workers < 1:
         raise ValueError(f"workers: expected an int >= 1, got {workers}")
     window = window or 2 * workers
     # spawn, not fork: a forked child inherits torch's thread pools and locks mid-use.
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(spec,)) as pool:
-        pending: deque = deque()
+    executor = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(spec,)
+    )
+    finished = False
+    try:
+        pending: deque[tuple[Sequence[str], Future[Tagged]]] = deque()
         for lines in chunks:
-            pending.append((lines, pool.apply_async(_tag_in_worker, (lines,))))
+            pending.append((lines, executor.submit(_tag_in_worker, lines)))
             if len(pending) >= window:
-                done, result = pending.popleft()
-                yield done, result.get()
+                done, future = pending.popleft()
+                yield done, future.result()
         while pending:
-            done, result = pending.popleft()
-            yield done, result.get()
+            done, future = pending.popleft()
+            yield done, future.result()
+        finished = True
+    except BrokenProcessPool as error:  # from submit() or result(), whichever comes first
+        raise WorkerError(
+            f"a tagging worker process ended before it answered (killed, out of memory, or unable to start: {str(error).rstrip('.')}); "
+            "an output file is left as it was"
+        ) from None
+    finally:
+        _stop(executor, finished)
+
+
+def _stop(executor: ProcessPoolExecutor, finished: bool) -> None:
+    """Let idle workers exit once every chunk is answered; otherwise (an error, Ctrl-C, SIGTERM,
+    a dead worker) end them now rather than wait for chunks no one will read."""
+    if finished:
+        executor.shutdown(wait=True)
+        return
+    terminate = getattr(executor, "terminate_workers", None)  # Python 3.14 and later
+    if terminate is not None:
+        terminate()
+    else:
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.terminate()
+    # With the workers gone this returns at once; waiting lets the queues close, so their
+    # semaphores are released here rather than reported as leaked at exit.
+    executor.shutdown(wait=True, cancel_futures=True)

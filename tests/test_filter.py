@@ -210,6 +210,46 @@ def test_workers_give_the_same_records_in_the_same_order(en_model_dir: Path, tmp
         assert result.exit_code == 2 and "--workers" in result.output
 
 
+def _live_workers() -> list:
+    import multiprocessing
+
+    return [child for child in multiprocessing.active_children() if child.is_alive()]
+
+
+def test_a_worker_that_dies_ends_tagging_with_one_error_not_a_wait(en_model_dir: Path) -> None:
+    """A worker killed (out of memory, kill -9) never answers: tagging must say so, not wait forever."""
+    from nertag.errors import WorkerError
+    from nertag.parallel import ModelSpec, tag_in_workers
+
+    chunks = ([f"John Smith visited Paris {i} times ."] for i in range(40))
+    tagged = tag_in_workers(chunks, ModelSpec(str(en_model_dir), precision="float32"), workers=2, window=4)
+    next(tagged)
+    for worker in _live_workers():
+        worker.kill()
+    with pytest.raises(WorkerError, match="a tagging worker process ended before it answered"):
+        list(tagged)
+    assert _live_workers() == []
+
+
+def test_workers_end_when_writing_fails_midway(en_model_dir: Path) -> None:
+    """An error while the workers' results wait to be written (a full disk, Ctrl-C, SIGTERM) ends
+    the workers at once: left alive, the exit waited for them."""
+    from nertag.parallel import ModelSpec
+
+    class FailingOutput(io.StringIO):
+        def write(self, text: str) -> int:
+            if self.tell() > 200:
+                raise OSError(28, "No space left on device")
+            return super().write(text)
+
+    chunks = ([f"John Smith visited Paris {i} times ."] * 3 for i in range(40))
+    choice = ModelChoice(str(en_model_dir), lambda name: __import__("nertag").load(name))
+    with pytest.raises(OSError, match="No space") as failure:
+        tag_stream(chunks, choice, FailingOutput(), "jsonl", workers=(2, ModelSpec(str(en_model_dir))))
+    assert failure.tb is not None  # as in the CLI, the traceback still holds the frames, and the generator with them
+    assert _live_workers() == []
+
+
 def test_sigterm_leaves_no_half_written_output(en_model_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "out.jsonl"
     with nertag_process("tag", "--model", str(en_model_dir), "-o", str(target), stdin=subprocess.PIPE, stderr=subprocess.PIPE) as process:

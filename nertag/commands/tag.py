@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Iterable, Iterator, Protocol, Sequence, TextIO
+from contextlib import closing
+from typing import Generator, Iterable, Iterator, Protocol, Sequence, TextIO
 
 from ..conll import Sentence, parse_conll
 from ..errors import InputError
@@ -71,29 +72,32 @@ def tag_stream(
     writer = RecordWriter(out, output_format, explain, models.token_unit)
     started, characters, opened = time.perf_counter(), 0, False
     if nbest:
-        tagged_chunks: Iterable[tuple[Sequence[str], list]] = ((lines, []) for lines in chunks)
+        tagged_chunks: Generator[tuple[Sequence[str], list], None, None] = ((lines, []) for lines in chunks)
     elif workers is not None and workers[0] > 1:
         tagged_chunks = tag_in_workers(chunks, workers[1], workers[0])
     else:
         tagged_chunks = ((lines, models.tag(lines)) for lines in chunks)
-    for lines, tagged_lines in tagged_chunks:
-        if not opened:
-            writer.start([*models.labels(), *(extra.labels() if extra else [])], lines)
-            opened = True
-        if nbest:
-            for line, name in zip(lines, models.name_of_each(lines)):
-                writer.write_readings(name, line, models.tagger(name).readings(line, nbest))
-        else:
-            for name, tagged in tagged_lines:
-                if extra is not None:
-                    tagged = extra.apply(tagged)
-                kept = [e for e in tagged.entities if e.confidence is None or e.confidence >= min_confidence]
-                writer.write(name, tagged, kept)
-        out.flush()
-        if progress is not None:
-            characters += sum(map(len, lines))
-            progress.update(len(lines))
-            progress.set_postfix_str(f"{characters / max(time.perf_counter() - started, 1e-9):,.0f} chars/s")
+    # Closed on any way out (an error, Ctrl-C, SIGTERM), so that worker processes end now, not
+    # at exit, where waiting for them hung once the exception kept this generator alive.
+    with closing(tagged_chunks):
+        for lines, tagged_lines in tagged_chunks:
+            if not opened:
+                writer.start([*models.labels(), *(extra.labels() if extra else [])], lines)
+                opened = True
+            if nbest:
+                for line, name in zip(lines, models.name_of_each(lines)):
+                    writer.write_readings(name, line, models.tagger(name).readings(line, nbest))
+            else:
+                for name, tagged in tagged_lines:
+                    if extra is not None:
+                        tagged = extra.apply(tagged)
+                    kept = [e for e in tagged.entities if e.confidence is None or e.confidence >= min_confidence]
+                    writer.write(name, tagged, kept)
+            out.flush()
+            if progress is not None:
+                characters += sum(map(len, lines))
+                progress.update(len(lines))
+                progress.set_postfix_str(f"{characters / max(time.perf_counter() - started, 1e-9):,.0f} chars/s")
     if not opened:  # no input at all: still a whole page
         writer.start(models.labels(), [])
     writer.finish()
