@@ -14,6 +14,7 @@ Every command writes through this module. A path is treated by its kind:
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -29,11 +30,12 @@ from .errors import OutputError
 MODEL_FILES = frozenset({"config.json", "vocab.json", "weights.safetensors"})
 CHECKPOINT_FILES = frozenset({"state.json", "tensors.safetensors"})
 EXPORT_FILES = frozenset({"config.json", "vocab.json", "crf.safetensors", "emissions.onnx"})
-# Folder kinds: the files such a folder holds, the file that marks it complete, and a key of that file.
+# Folder kinds: the files such a folder holds, the file that marks it complete, and the keys nertag
+# writes into that file.
 _FOLDER_KINDS = {
-    "model": (MODEL_FILES, "config.json", "format_version"),
-    "checkpoint": (CHECKPOINT_FILES, "state.json", "progress"),
-    "export": (EXPORT_FILES, "config.json", "export"),  # an ONNX export (nertag.onnx_export)
+    "model": (MODEL_FILES, "config.json", {"format_version", "nertag_version", "model", "labels", "sha256"}),
+    "checkpoint": (CHECKPOINT_FILES, "state.json", {"model", "settings", "progress", "vocab_sha256", "ema_steps", "param_groups"}),
+    "export": (EXPORT_FILES, "config.json", {"format_version", "model", "labels", "sha256", "export"}),  # nertag.onnx_export
 }
 
 
@@ -272,16 +274,31 @@ def _describe(entries: list[str]) -> str:
     return f"{shown}{more}"
 
 
+def sha256_of(path: Path) -> str:
+    """Hex digest of a file, as a model's config.json records it for each of its other files."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def written_by_nertag(folder: Path, kind: str = "model") -> bool:
-    """A folder holding nothing but a nertag model (or checkpoint): only its file names, and the
-    JSON file that marks it complete names the key nertag writes there."""
-    names, marker, key = _FOLDER_KINDS[kind]
+    """A folder holding nothing but a nertag model (or checkpoint, or export): only its file names,
+    the JSON file that marks it complete holds every key nertag writes there, and a model's or
+    export's files have the digests its config records. A user's folder that merely borrows a
+    name or two is not replaced."""
+    names, marker, keys = _FOLDER_KINDS[kind]
     try:
         entries = set(os.listdir(folder))
         data = json.loads((folder / marker).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if not (entries <= names and isinstance(data, dict) and keys <= data.keys()):
+            return False
+        if "sha256" not in keys:
+            return isinstance(data["progress"], dict) and "epoch" in data["progress"]
+        digests = data["sha256"]
+        return isinstance(digests, dict) and bool(digests) and all(
+            isinstance(name, str) and name in entries and name != marker and sha256_of(folder / name) == digest
+            for name, digest in digests.items()
+        )
+    except (OSError, ValueError, RecursionError):
         return False
-    return entries <= names and isinstance(data, dict) and key in data
 
 
 def check_folder_target(path: str | Path, kind: str = "model") -> Path:

@@ -7,7 +7,6 @@ anything nertag did not write is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -21,7 +20,7 @@ from .config import FORMAT_VERSION, WEIGHTS_DTYPES, ModelConfig
 from .errors import ModelError
 from .features import FeatureEncoder
 from .model import build_network, checked_device
-from .safe_write import write_folder
+from .safe_write import sha256_of, write_folder
 from .tagger import Tagger
 from .version import __version__
 
@@ -110,11 +109,6 @@ def _restored_weights(stored: dict[str, torch.Tensor], path: Path) -> dict[str, 
         else:
             weights[name] = value.float() if value.is_floating_point() else value
     return weights
-
-
-def sha256_of(path: Path) -> str:
-    """Hex digest of a file, as config.json records it for each file of a folder."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _read_json(path: Path) -> Any:

@@ -3,6 +3,7 @@ devices are streamed into, new files get the umask's permissions."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -19,6 +20,7 @@ from nertag.safe_write import (
     OutputError,
     check_folder_target,
     open_output,
+    remove_own_folder,
     write_folder,
 )
 
@@ -303,9 +305,35 @@ def test_a_regular_file_under_dev_is_replaced_whole_not_appended_to() -> None:
         os.unlink(made.name)
 
 
+def fill_like_a_model(staging: Path) -> None:
+    """What a model folder holds, as far as deciding whether nertag wrote it goes."""
+    (staging / "vocab.json").write_text("{}")
+    config = {"format_version": 1, "nertag_version": "0", "model": {}, "labels": [],
+              "sha256": {"vocab.json": hashlib.sha256(b"{}").hexdigest()}}
+    (staging / "config.json").write_text(json.dumps(config))
+
+
+def test_a_folder_that_only_borrows_nertag_names_is_not_replaced_or_removed(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"format_version": 1, "mine": "precious"}')
+    with pytest.raises(OutputError, match="holds files nertag did not write"):
+        check_folder_target(mine)
+    fill_like_a_model(mine)
+    assert check_folder_target(mine) == mine  # what nertag writes, digests and all
+    (mine / "vocab.json").write_text('{"edited": "by hand"}')
+    with pytest.raises(OutputError, match="holds files nertag did not write"):
+        check_folder_target(mine)  # a digest no longer matches: the user's now
+
+    notes = tmp_path / "run.checkpoint"
+    notes.mkdir()
+    (notes / "state.json").write_text('{"progress": "my precious notes"}')
+    remove_own_folder(notes)
+    assert (notes / "state.json").is_file()
+
+
 def test_a_replaced_model_folder_keeps_its_permissions_and_a_failed_swap_keeps_the_old(tmp_path: Path) -> None:
-    def fill(staging: Path) -> None:
-        (staging / "config.json").write_text('{"format_version": 1}')
+    fill = fill_like_a_model
 
     folder = tmp_path / "m"
     write_folder(folder, fill)
