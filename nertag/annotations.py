@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .errors import InputError
-from .schemes import Span
+from .schemes import Span, label_problem
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,11 @@ def _raw_span(item: Any) -> _RawSpan:
 def _document(text: str, raw: list[_RawSpan], line: int, problems: Problems) -> Annotated | None:
     """The checked document: offsets in range and matching any text given, edges trimmed of
     whitespace, exact duplicates merged, overlaps reported."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:  # JSON can spell a lone surrogate; no file holds one
+        problems.add(line, f"text: not valid Unicode ({error.reason}) at character {error.start}")
+        return None
     checked: set[Span] = set()
     failed = False
     for item in raw:
@@ -213,6 +218,10 @@ def _check_span(text: str, item: _RawSpan, line: int, problems: Problems) -> Spa
         return None
     if not label.strip():
         problems.add(line, f"entity [{start}, {end}) has an empty label")
+        return None
+    problem = label_problem(label)
+    if problem is not None:
+        problems.add(line, f"entity [{start}, {end}): label {shown_label(label)} {problem}")
         return None
     if not 0 <= start < end <= len(text):
         problems.add(line, f"entity [{start}, {end}) {shown_label(label)} lies outside the text of {len(text)} characters, or is empty")

@@ -15,6 +15,7 @@ from typing import Iterable
 from .conll import file_lines, read_text
 from .errors import InputError
 from .records import Entity
+from .schemes import label_problem
 
 SOURCE = "dictionary"
 
@@ -31,7 +32,7 @@ class PhraseDictionary:
         for phrase, label in entries:
             if not isinstance(phrase, str) or not phrase:
                 raise ValueError(f"{name}: phrase {phrase!r}: expected a non-empty string")
-            if not isinstance(label, str) or not label or label == "O" or any(c.isspace() for c in label):
+            if not isinstance(label, str) or label_problem(label) is not None:
                 raise ValueError(f"{name}: label {label!r} of {phrase!r}: expected a word such as ORG")
             self._automaton.add_word(phrase, (len(phrase), label))
             labels[phrase] = label
@@ -71,8 +72,9 @@ def _entries(data: str, source: str) -> Iterable[tuple[str, str]]:
             phrase, label = parts[0], parts[1].strip()
         if not phrase or not phrase.strip():
             raise InputError(source, number, "empty phrase")
-        if not label or label == "O" or any(c.isspace() for c in label):
-            raise InputError(source, number, f"label {label!r}: expected a word such as ORG")
+        problem = label_problem(label)
+        if problem is not None:
+            raise InputError(source, number, f"label {label!r} {problem}; expected a word such as ORG")
         yield phrase, label
 
 

@@ -332,7 +332,28 @@ def test_a_label_holding_a_line_break_is_shown_escaped_so_the_error_is_one_line(
     result = CliRunner().invoke(main, ["convert", "--from", "jsonl", "--to", "conll", str(source), str(tmp_path / "out")])
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
-    assert "entity [0, 2) 'PER\\nX' '张三'" in line
+    assert "entity [0, 2): label 'PER\\nX' holds a space" in line
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [("O", "label O means no entity"), ("B-PER", "label B-PER is a tag; its label is PER"), ("PER=X", "label PER=X holds = or")],
+)
+def test_labels_that_cannot_name_an_entity_type_are_refused(tmp_path: Path, label: str, message: str) -> None:
+    source = tmp_path / "d.jsonl"
+    source.write_text(json.dumps({"text": "张三在北京", "label": [[0, 2, label]]}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", "--from", "doccano", "--to", "conll", str(source), "-"])
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"nertag: error: {source}:1: entity [0, 2): {message}")
+
+
+def test_a_lone_surrogate_in_json_text_is_named_by_line_before_anything_is_written(tmp_path: Path) -> None:
+    source = tmp_path / "d.jsonl"
+    source.write_text('{"text": "张三在北京", "label": []}\n{"text": "张三\\ud800在", "label": []}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["convert", "--from", "doccano", "--to", "conll", str(source), "-"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == f"nertag: error: {source}:2: text: not valid Unicode (surrogates not allowed) at character 2"
 
 
 def test_text_a_column_file_cannot_hold_is_converted_with_one_warning_line(tmp_path: Path) -> None:

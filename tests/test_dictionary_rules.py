@@ -55,6 +55,7 @@ def test_dictionary_and_pattern_lines_may_end_in_a_lone_carriage_return(tmp_path
         ("腾讯\tORG\n{bad\n", r"d\.txt:2: not valid JSON"),
         ('{"phrase": "x"}\n', r"d\.txt:1: expected \{\"phrase\""),
         ("腾讯\tO\n", r"d\.txt:1: label 'O'"),
+        ("腾讯\tB-ORG\n", r"d\.txt:1: label 'B-ORG' is a tag; its label is ORG"),
         ("\tORG\n", r"d\.txt:1: empty phrase"),
     ],
 )
