@@ -40,6 +40,17 @@ CONVERT_HINT = "convert it to UTF-8 first, e.g. iconv -f GB18030 -t UTF-8"
 ENCODING_HINT = "if it is in another encoding, say which: --encoding gb18030 (or big5, ...)"
 
 
+def utf8_advice(head: bytes, hint: str) -> str:
+    """What to say about bytes that are not UTF-8: ``hint``, unless the input opens with the
+    byte-order mark of UTF-16 or UTF-32 (as Windows tools write), which names its encoding."""
+    for mark, name in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if head.startswith(mark):
+            if hint == CONVERT_HINT:  # a file read without an --encoding option
+                return f"it opens with a {name.upper()} byte-order mark: convert it to UTF-8 first, e.g. iconv -f {name.upper()} -t UTF-8"
+            return f"it opens with a {name.upper()} byte-order mark: say --encoding {name}"
+    return hint
+
+
 def decode_utf8(data: bytes, source: str, encoding: str = "utf-8", hint: str = CONVERT_HINT) -> str:
     """Decode UTF-8 (BOM allowed), or ``encoding``, naming the line and byte offset of the first
     bad byte; ``hint`` says what to do about UTF-8 that is not."""
@@ -50,7 +61,7 @@ def decode_utf8(data: bytes, source: str, encoding: str = "utf-8", hint: str = C
         return data.decode("utf-8-sig" if name == "utf-8" else name)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        advice = f"; {hint}" if name == "utf-8" else ""
+        advice = f"; {utf8_advice(data, hint)}" if name == "utf-8" else ""
         raise InputError(
             source, line, f"not {display_name(name)} text (byte {data[error.start]:#04x} at offset {error.start}){advice}"
         ) from None

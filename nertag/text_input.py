@@ -17,7 +17,7 @@ import select
 import sys
 from typing import BinaryIO, Callable, ContextManager, Iterator, Sequence
 
-from .conll import ENCODING_HINT
+from .conll import ENCODING_HINT, utf8_advice
 from .errors import InputError
 
 CHUNK_LINES = 2000
@@ -154,8 +154,10 @@ def read_line_chunks(
     lines: list[str] = []
     chars = 0
     lines_done = 0
+    head = b""  # the input's first bytes, which may name its encoding
     while True:
         data = reader.read()
+        head = head or data[:4]
         try:
             text = decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:
@@ -163,7 +165,7 @@ def read_line_chunks(
             # kept (part of a character, never a newline) and this read, after any byte-order mark.
             seen = error.object if isinstance(error.object, (bytes, bytearray)) else data
             line = lines_done + len(lines) + seen.count(b"\n", 0, max(error.start, 0)) + 1
-            hint = f"; {ENCODING_HINT}" if _decoder_name(encoding) == "utf-8-sig" else ""  # the default: maybe another
+            hint = f"; {utf8_advice(head, ENCODING_HINT)}" if _decoder_name(encoding) == "utf-8-sig" else ""  # the default: maybe another
             raise InputError(source, line, f"not {display_name(encoding)} text (byte {_bad_byte(error)}){hint}") from None
         except UnicodeError as error:  # a codec's complaint with no position, e.g. UTF-16 without its BOM
             raise InputError(source, lines_done + len(lines) + 1, f"not {display_name(encoding)} text ({error})") from None

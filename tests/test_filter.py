@@ -94,6 +94,16 @@ def test_other_encodings_are_read_and_bad_bytes_name_file_and_line(zh_model_dir:
     assert bad.exit_code == 1 and bad.stderr.startswith(f"nertag: error: {gb}:1: not UTF-8 text")
     unknown = CliRunner().invoke(main, ["tag", str(gb), "--model", str(zh_model_dir), "--encoding", "klingon"])
     assert unknown.exit_code == 1 and "unknown text encoding 'klingon'" in unknown.stderr
+    windows = tmp_path / "u16.txt"
+    windows.write_bytes(text.encode("utf-16"))  # as Notepad saves "Unicode": a byte-order mark first
+    named = CliRunner().invoke(main, ["tag", str(windows), "--model", str(zh_model_dir)])
+    assert named.exit_code == 1 and named.stderr.endswith("it opens with a UTF-16 byte-order mark: say --encoding utf-16\n")
+    as_said = CliRunner().invoke(main, ["tag", str(windows), "--model", str(zh_model_dir), "--encoding", "utf-16"])
+    assert as_said.exit_code == 0 and as_said.stdout == utf8.stdout
+    gold = tmp_path / "u16.bio"
+    gold.write_bytes("张 B-PER\n三 I-PER\n".encode("utf-16"))
+    scored = CliRunner().invoke(main, ["score", str(gold), str(gold)])
+    assert scored.exit_code == 1 and "UTF-16 byte-order mark: say --encoding utf-16" in scored.stderr
 
 
 def test_chunks_are_bounded_and_lines_kept_exactly() -> None:
