@@ -3,9 +3,9 @@
     python benchmarks/tagging_profile.py [--model zh-msra]
 
 Prints seconds (fastest of 3) for jieba segmentation, all feature encoding, the network's
-emissions in float32 and bfloat16 on 2 and on 1 threads (and in bfloat16 with training's
-batch-first layout against tagging's time-major one, in alternating rounds), Viterbi, predict_spans() end to end (in
-the model's precision, float32 by default) and tag_many() end to end in bfloat16 (what issue 12 times),
+emissions in float32 and bfloat16 on 2 and on 1 threads, Viterbi, predict_spans() end to end (in
+the model's precision, float32 by default) and tag_many() end to end in bfloat16 (what issue 12 times;
+also with the sentence LSTM run as before and as now, in alternating rounds),
 so that the core-seconds a stage needs can be compared with what two cores can give.
 """
 
@@ -71,17 +71,32 @@ def lstm_int8(encoder: torch.nn.LSTM, inputs: list[torch.Tensor]) -> None:
     print(f"  sentence LSTM alone, int8 dynamic 2 threads {seconds:6.2f}   (packed weights, both directions in one call)")
 
 
-def layouts(tagger, batches, rounds: int = 5) -> None:
-    """Emissions in bfloat16 computed batch-first (training's layout) and time-major (tagging's,
-    the fused RNN kernel's own), one round of each in turn, so that drift hits both alike."""
-    best = {False: float("inf"), True: float("inf")}
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        for _ in range(rounds):
-            for time_major in best:
-                seconds = fastest(lambda: [tagger.net.emissions(b, time_major=time_major) for b in batches], 1)
-                best[time_major] = min(best[time_major], seconds)
-    print(f"  emissions, bfloat16 2 threads, batch-first {best[False]:6.2f}, time-major {best[True]:6.2f} "
-          f"(fastest of {rounds}, alternating)")
+def layouts(tagger, texts: list[str], rounds: int = 10) -> None:
+    """tag_many() in bfloat16 with the sentence LSTM run as tagging ran it before (batch-first,
+    autocast casting the input in each direction's call) and as it runs now (time-major, the
+    input cast once), in alternating rounds whose order alternates too, so that drift hits both alike."""
+    import nertag.birnn
+
+    computed_now = tagger.net.emissions
+    cast_once = nertag.birnn._autocast_dtype
+
+    def computed_before(batch):
+        nertag.birnn._autocast_dtype = lambda _: None
+        try:
+            return computed_now(batch, time_major=False)
+        finally:
+            nertag.birnn._autocast_dtype = cast_once
+
+    seconds: dict[str, list[float]] = {"before": [], "now": []}
+    ways = [("before", computed_before), ("now", computed_now)]
+    for round_number in range(rounds):
+        for name, emissions in ways if round_number % 2 == 0 else ways[::-1]:
+            tagger.net.emissions = emissions
+            seconds[name].append(fastest(lambda: tagger.tag_many(texts), 1))
+    tagger.net.emissions = computed_now
+    shown = ", ".join(f"{name} min {min(v):.2f} median {sorted(v)[len(v) // 2]:.2f}" for name, v in seconds.items())
+    print(f"  tag_many(), bfloat16, LSTM batch-first with a cast per call (before) and time-major cast once (now): {shown} "
+          f"({rounds} alternating rounds)")
 
 
 def main() -> None:
@@ -105,7 +120,6 @@ def main() -> None:
                     seconds = fastest(lambda: [tagger.net.emissions(b) for b in batches])
                 print(f"  emissions, {str(dtype)[6:]:<8} {threads} thread(s) {seconds:6.2f}")
         torch.set_num_threads(2)
-        layouts(tagger, batches)
         lstm_floor(tagger, batches)
         emissions = [tagger.net.emissions(b) for b in batches]
         seconds = fastest(lambda: [tagger.net.crf.decode(e, b.mask) for e, b in zip(emissions, batches)])
@@ -114,6 +128,7 @@ def main() -> None:
     texts = ["".join(t) for t in tokens]
     tagger.precision = "bfloat16"
     print(f"  tag_many() with confidences, bfloat16, end to end {fastest(lambda: tagger.tag_many(texts)):6.2f}")
+    layouts(tagger, texts)
 
 
 if __name__ == "__main__":
