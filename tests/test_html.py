@@ -65,6 +65,19 @@ def test_html_page_keeps_text_and_marks_entities(en_model_dir: Path) -> None:
     assert set(page.legend) == {"LOC", "MISC", "ORG", "PER"}
 
 
+def test_control_characters_are_shown_as_signs_the_page_can_carry(en_model_dir: Path) -> None:
+    """A parser turns NUL into U+FFFD and CR into a line break: each control character is shown as a
+    sign with its code, so the page is valid and no character silently changes."""
+    line = "a\x00b\rc\x7fd\x85e\tf"
+    result = CliRunner().invoke(main, ["tag", "--model", str(en_model_dir), "--format", "html"], input=line + "\n")
+    assert result.exit_code == 0, result.output
+    assert not any(c in result.stdout for c in "\x00\r\x7f\x85")
+    page = PageReader()
+    page.feed(result.stdout)
+    assert page.docs == ["a\u2400b\u240dc\u2421dU+0085e\tf"]
+    assert '<span class="control" title="U+0000">\u2400</span>' in result.stdout
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BIOGRAPHY = "姚明（30）年1月2日出生于河南省郑州市，祖籍浙江宁波，中国职业篮球运动员。"
 
