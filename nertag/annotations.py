@@ -259,6 +259,7 @@ def show_span(text: str, span: Span) -> str:
 def _label_studio(text: str, problems: Problems) -> list[Annotated]:
     documents: list[Annotated] = []
     skipped = 0
+    several: list[int] = []  # lines of the tasks annotated more than once
     for line, task in _json_array(text, problems, "tasks, as Label Studio's JSON and JSON-MIN exports write"):
         key = "annotations" if isinstance(task, dict) and "annotations" in task else "completions"  # before Label Studio 1.0
         if isinstance(task, dict) and "data" not in task and key not in task:
@@ -269,15 +270,24 @@ def _label_studio(text: str, problems: Problems) -> list[Annotated]:
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict) or not isinstance(task.get(key), list):
             problems.add(line, "expected a Label Studio task with data and annotations, as the JSON export writes, or a JSON-MIN task")
             continue
-        annotation = next((a for a in task[key] if isinstance(a, dict) and not a.get("was_cancelled")), None)
-        if annotation is None:
+        usable = [a for a in task[key] if isinstance(a, dict) and not a.get("was_cancelled")]
+        if not usable:
             skipped += 1
             continue
+        if len(usable) > 1:
+            several.append(line)
+        annotation = usable[0]
         document = _label_studio_task(task["data"], annotation, line, problems)
         if document is not None:
             documents.append(document)
     if skipped:
         log.info("skipped %d Label Studio task%s with no annotation (or only cancelled ones)", skipped, "s" if skipped > 1 else "")
+    if several:
+        subject = "this task holds" if len(several) == 1 else f"this and {len(several) - 1} more tasks hold"
+        log.warning(
+            "nertag: warning: %s:%d: %s several annotations; the first of each was used (export one annotator's, "
+            "or merge them in Label Studio, to choose)", problems.source, several[0], subject,
+        )
     return documents
 
 

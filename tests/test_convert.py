@@ -160,6 +160,14 @@ def test_label_studio_export(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
         {"text": "Seen, nothing in it", "entities": []},
     ]
     assert "skipped 1 Label Studio task with no annotation" in caplog.text
+    assert "several annotations" not in caplog.text  # a cancelled one does not count
+
+    tasks[2]["annotations"].append({"result": []})  # a second annotator saw no entity
+    source.write_text(json.dumps(tasks, ensure_ascii=False, indent=2), encoding="utf-8")
+    result = run(str(source), "-", "--from", "label-studio", "--to", "jsonl")
+    assert jsonl(result.stdout)[1]["entities"] == [{"start": 0, "end": 5, "label": "LOC", "text": "Paris"}]
+    line = [n for n, text in enumerate(json.dumps(tasks, ensure_ascii=False, indent=2).split("\n"), 1) if text == "  {"][2]
+    assert f"{source}:{line}: this task holds several annotations; the first of each was used" in caplog.text
 
 
 def test_one_json_list_of_records_reads_like_json_lines() -> None:
