@@ -156,7 +156,11 @@ def _spacy(record: Any, line: int, problems: Problems) -> Annotated | None:
     if not isinstance(text, str):
         problems.add(line, "no text: expected a string field text")
         return None
-    key = next((k for k in ("entities", "spans", "ents") if k in record), None)
+    given = [k for k in ("entities", "spans", "ents") if record.get(k)]
+    if len({json.dumps(record[k], sort_keys=True) for k in given}) > 1:
+        problems.add(line, f"the record gives different spans under {' and '.join(given)}; keep the one to convert")
+        return None
+    key = given[0] if given else next((k for k in ("entities", "spans", "ents") if k in record), None)
     items = record.get(key, []) if key else []
     if not isinstance(items, list):
         problems.add(line, f"{key} should be a list of spans, got {type(items).__name__}")

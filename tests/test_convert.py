@@ -170,6 +170,14 @@ def test_label_studio_export(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
     assert f"{source}:{line}: this task holds several annotations; the first of each was used" in caplog.text
 
 
+def test_a_spacy_record_giving_spans_under_two_keys_is_read_once_or_refused() -> None:
+    one = json.dumps({"text": ZH, "entities": [], "ents": [[0, 2, "PER"]]}, ensure_ascii=False)
+    assert [d.spans for d in read_annotations(one, "s.jsonl", "spacy")] == [(Span(0, 2, "PER"),)]  # the key that has them
+    both = json.dumps({"text": ZH, "entities": [[0, 2, "PER"]], "ents": [[0, 2, "LOC"]]}, ensure_ascii=False)
+    with pytest.raises(InputError, match=r"s\.jsonl:1: the record gives different spans under entities and ents"):
+        read_annotations(both, "s.jsonl", "spacy")
+
+
 def test_one_json_list_of_records_reads_like_json_lines() -> None:
     records = [{"text": EN, "label": [[0, 10, "PER"], [20, 28, "LOC"]]}, {"text": ZH, "label": [[0, 2, "PER"]]}]
     as_lines = read_annotations(doccano(records), "d.jsonl", "doccano")
