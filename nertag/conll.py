@@ -89,15 +89,20 @@ def read_text(path: str | Path, encoding: str = "utf-8", hint: str = CONVERT_HIN
 _ASCII_BLANK = " \t\r\f\v"
 _ASCII_PADDING = " \r\f\v"
 _SPACE_RUN = re.compile(f"[{_ASCII_PADDING}]+")
-_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
-def file_lines(text: str) -> list[str]:
-    """The lines of a column, dictionary or pattern file, ending in LF, CRLF or a lone CR (old Mac
-    files). Read as padding, a lone CR made a CR-only file one line: its first token and last tag,
-    the rest silently dropped. Not splitlines(): it also breaks on characters such as U+2028 that
-    can be tokens, which would shift line numbers and split sentences."""
-    return _LINE_BREAK.split(text)
+def file_lines(text: str, lone_cr: bool | None = None) -> list[str]:
+    """The lines of a column, dictionary or pattern file, without line ends. Lines end in LF, and
+    CRs before it go with it (CRLF, and CR CR LF from a CRLF file saved again in text mode); in a
+    file of one LF line at most, an old Mac file, they end in CR. ``lone_cr`` says which, where ``text`` is a piece of a file.
+    Read as padding, a lone CR had made a CR-only file one line: its first token and last tag, the
+    rest silently dropped. Not splitlines(): it also breaks on characters such as U+2028 that can
+    be tokens, which would shift line numbers and split sentences."""
+    if "\r" not in text:
+        return text.split("\n")
+    if lone_cr if lone_cr is not None else "\n" not in text[:-1]:
+        return text.split("\r")
+    return [line.rstrip("\r") for line in text.split("\n")]
 
 
 def split_columns(line: str) -> list[str]:
@@ -117,12 +122,12 @@ def split_columns(line: str) -> list[str]:
 
 
 def parse_conll(
-    text: str, source: str = "<input>", tag_column: int = -1, require_tags: bool = True
+    text: str, source: str = "<input>", tag_column: int = -1, require_tags: bool = True, lone_cr: bool | None = None
 ) -> list[Sentence]:
     """Parse column-format text into sentences.
 
     ``tag_column`` counts from 0 (negative counts from the end).  With ``require_tags=False`` a
-    one-column file is read as untagged tokens.
+    one-column file is read as untagged tokens. ``lone_cr``: see :func:`file_lines`.
     """
     sentences: list[Sentence] = []
     tokens: list[str] = []
@@ -135,7 +140,7 @@ def parse_conll(
             sentences.append(Sentence(tuple(tokens), tuple(tags), first_line))
         tokens, tags = [], []
 
-    for number, line in enumerate(file_lines(text), start=1):
+    for number, line in enumerate(file_lines(text, lone_cr), start=1):
         if not line.strip(_ASCII_BLANK):
             flush()
             continue

@@ -20,6 +20,10 @@ class InputError(NertagError):
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, int | None, str]]:
+        """Rebuilt from its parts, so that it crosses from a worker process whole."""
+        return type(self), (self.source, self.line, self.message)
+
 
 class TagError(NertagError):
     """A tag string that no scheme can read."""
@@ -35,6 +39,9 @@ class OutputError(NertagError):
     def __init__(self, path: str | Path, reason: str) -> None:
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (self.path, self.reason)
 
 
 class WorkerError(NertagError):

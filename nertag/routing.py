@@ -36,6 +36,7 @@ class ModelChoice:
         self.named = named
         self._loader = loader
         self._taggers: dict[str, Tagger] = {}
+        self._units: dict[str, str] = {}  # token units read from the configs of models not loaded here
 
     @classmethod
     def of(cls, tagger: Tagger, name: str = "model") -> "ModelChoice":
@@ -65,8 +66,10 @@ class ModelChoice:
         rather than loaded."""
         if name in self._taggers:
             return self._taggers[name].config.token_unit
-        config = json.loads((resolve_model(name) / "config.json").read_text(encoding="utf-8"))
-        return config["model"]["token_unit"]
+        if name not in self._units:
+            config = json.loads((resolve_model(name) / "config.json").read_text(encoding="utf-8"))
+            self._units[name] = config["model"]["token_unit"]
+        return self._units[name]
 
     def labels(self) -> list[str]:
         """Every label the chosen models can give (read from the manifest for built-in defaults)."""

@@ -33,8 +33,8 @@ EXPORT_FILES = frozenset({"config.json", "vocab.json", "crf.safetensors", "emiss
 # Folder kinds: the files such a folder holds, the file that marks it complete, and the keys nertag
 # writes into that file.
 _FOLDER_KINDS = {
-    "model": (MODEL_FILES, "config.json", {"format_version", "nertag_version", "model", "labels", "sha256"}),
-    "checkpoint": (CHECKPOINT_FILES, "state.json", {"model", "settings", "progress", "vocab_sha256", "ema_steps", "param_groups"}),
+    "model": (MODEL_FILES, "config.json", {"format_version", "nertag_version", "model", "labels"}),
+    "checkpoint": (CHECKPOINT_FILES, "state.json", {"model", "settings", "progress", "vocab_sha256", "param_groups"}),
     "export": (EXPORT_FILES, "config.json", {"format_version", "model", "labels", "sha256", "export"}),  # nertag.onnx_export
 }
 
@@ -58,7 +58,9 @@ def _names_a_descriptor(path: Path) -> bool:
             return True
         if not current.is_symlink():
             return False
-        current = Path(os.path.normpath(current.parent / os.readlink(current)))
+        # The link's target is read from the link's real folder: normpath alone would resolve a
+        # ".." in it against a folder reached through another link.
+        current = Path(os.path.normpath(Path(os.path.realpath(current.parent)) / os.readlink(current)))
     return False
 
 
@@ -290,8 +292,10 @@ def written_by_nertag(folder: Path, kind: str = "model") -> bool:
         data = json.loads((folder / marker).read_text(encoding="utf-8"))
         if not (entries <= names and isinstance(data, dict) and keys <= data.keys()):
             return False
-        if "sha256" not in keys:
+        if kind == "checkpoint":
             return isinstance(data["progress"], dict) and "epoch" in data["progress"]
+        if "sha256" not in data:  # models saved before digests were recorded (as en-conll03 was)
+            return kind == "model" and isinstance(data["model"], dict) and isinstance(data["labels"], list)
         digests = data["sha256"]
         return isinstance(digests, dict) and bool(digests) and all(
             isinstance(name, str) and name in entries and name != marker and sha256_of(folder / name) == digest

@@ -187,28 +187,23 @@ def relabel(tags: Sequence[str], mapping: dict[str, str], scheme: Scheme) -> lis
     return to_tags([s for s in kept if s.label != "O"], len(tags), scheme)
 
 
-def label_problem(label: str) -> str | None:
-    """Why ``label`` cannot name an entity type, or None when it can: one word (CoNLL columns split
-    at spaces), not O (no entity), not a tag (B-PER would be written B-B-PER), without the = and ,
-    of the label-map syntax (NAME=PER=X is a typo, not the label PER=X), and valid Unicode."""
+def label_problem(label: str, spaces_allowed: bool = False) -> str | None:
+    """Why ``label`` cannot name an entity type, or None when it can: not empty, one word unless
+    ``spaces_allowed`` (CoNLL columns split at spaces; JSON holds any), not O (no entity), not a
+    tag (B-PER would be written B-B-PER; E-mail may be a label), and valid Unicode."""
     if not label:
         return "is empty"
-    if any(c.isspace() for c in label):
+    if not spaces_allowed and any(c.isspace() for c in label):
         return "holds a space; labels are single words (CoNLL columns are split at spaces)"
     if label == "O":
         return "means no entity"
-    if len(label) > 2 and label[0] in _PREFIXES and label[1] == "-":
+    if label[:2] in ("B-", "I-") and len(label) > 2:  # the prefixes every scheme uses
         return f"is a tag; its label is {label[2:]}"
-    if "=" in label or "," in label:
-        return "holds = or \",\", which a label map uses between labels"
     try:
         label.encode("utf-8")
     except UnicodeEncodeError:
         return "is not valid Unicode (a lone surrogate)"
     return None
-
-
-_PREFIXES = frozenset("BIESMLU")  # of every scheme nertag reads
 
 
 def parse_label_map(specs: Iterable[str]) -> dict[str, str]:
@@ -223,6 +218,8 @@ def parse_label_map(specs: Iterable[str]) -> dict[str, str]:
             if any(c.isspace() for c in source + target):
                 raise ValueError(f"label map: labels are single words (CoNLL columns are split at spaces), got {pair!r}")
             problem = None if target == "O" else label_problem(target)  # O drops the label
+            if problem is None and ("=" in target or "," in target):
+                problem = "holds = or \",\", which a label map uses between labels"
             if problem is not None:
                 raise ValueError(f"label map: {pair!r}: label {target!r} {problem}")
             if source in mapping and mapping[source] != target:

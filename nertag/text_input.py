@@ -157,7 +157,7 @@ def read_line_chunks(
     head = b""  # the input's first bytes, which may name its encoding
     while True:
         data = reader.read()
-        head = head or data[:4]
+        head += data[: 4 - len(head)]  # a pipe may give the first bytes a few at a time
         try:
             text = decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:

@@ -49,11 +49,14 @@ def test_bom_crlf_tabs_docstart_and_columns(tmp_path: Path) -> None:
 
 def test_lines_may_end_in_a_lone_carriage_return(tmp_path: Path) -> None:
     """Old Mac files end lines in CR alone; read as padding, the whole file was one line."""
-    sentences = read_conll(write(tmp_path, "张 B-PER\r三 I-PER\r在 O\r\r李 B-PER\r\n四 I-PER\n"))
+    sentences = read_conll(write(tmp_path, "张 B-PER\r三 I-PER\r在 O\r\r李 B-PER\r四 I-PER\r"))
     assert [s.tokens for s in sentences] == [("张", "三", "在"), ("李", "四")]
     assert [s.line for s in sentences] == [1, 5]
     with pytest.raises(InputError, match=r"train\.txt:2: expected a token and a tag, got 1 column"):
         read_conll(write(tmp_path, "张 B-PER\r三\r"))
+    # A CRLF file saved again in text mode ends lines in CR CR LF: still one line each.
+    again = read_conll(write(tmp_path, "John B-PER\r\r\nSmith I-PER\r\r\n\r\r\nParis B-LOC\r\r\n"))
+    assert [s.tokens for s in again] == [("John", "Smith"), ("Paris",)]
 
 
 # Whitespace that is not ASCII is text: ideographic space (common in Chinese corpora), no-break space,

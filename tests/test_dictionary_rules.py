@@ -40,6 +40,12 @@ def test_dictionary_reads_tsv_and_json_lines_and_finds_leftmost_longest(tmp_path
     ]
 
 
+def test_labels_that_only_look_like_tags_are_labels(tmp_path: Path) -> None:
+    path = tmp_path / "d.txt"
+    path.write_text("foo@bar.com\tE-mail\nS-Bahn\tS-Bahn\n", encoding="utf-8")
+    assert [e.label for e in PhraseDictionary.read(path).matches("foo@bar.com S-Bahn")] == ["E-mail", "S-Bahn"]
+
+
 def test_dictionary_and_pattern_lines_may_end_in_a_lone_carriage_return(tmp_path: Path) -> None:
     path = tmp_path / "d.txt"
     path.write_bytes("腾讯\tORG\r百度\tORG\r".encode("utf-8"))

@@ -241,6 +241,17 @@ def test_a_worker_that_dies_ends_tagging_with_one_error_not_a_wait(en_model_dir:
     assert _live_workers() == []
 
 
+def test_errors_of_nertag_cross_from_a_worker_whole() -> None:
+    """A worker's InputError or OutputError must reach the caller as itself, not as a dead worker."""
+    import pickle
+
+    from nertag.errors import InputError, OutputError
+
+    error = pickle.loads(pickle.dumps(InputError("in.txt", 3, "bad")))
+    assert (type(error), str(error), error.line) == (InputError, "in.txt:3: bad", 3)
+    assert str(pickle.loads(pickle.dumps(OutputError("out.txt", "is read-only")))) == "out.txt: is read-only"
+
+
 def test_workers_end_when_writing_fails_midway(en_model_dir: Path) -> None:
     """An error while the workers' results wait to be written (a full disk, Ctrl-C, SIGTERM) ends
     the workers at once: left alive, the exit waited for them."""

@@ -270,10 +270,18 @@ def test_dev_stdout_appending_to_a_file_is_not_replaced(en_model_dir: Path, tmp_
     assert lines[0] == "old" and json.loads(lines[1])["text"] == "Paris"
 
 
-def test_a_link_to_dev_stdout_still_appends(tmp_path: Path) -> None:
-    """A symbolic link on the way to a descriptor's name is that name: written into, not replaced."""
+@pytest.mark.parametrize("through_a_linked_folder", [False, True])
+def test_a_link_to_dev_stdout_still_appends(tmp_path: Path, through_a_linked_folder: bool) -> None:
+    """A symbolic link on the way to a descriptor's name is that name: written into, not replaced,
+    also where a relative link is reached through a linked folder."""
     link = tmp_path / "out"
     link.symlink_to("/dev/stdout")
+    if through_a_linked_folder:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "x").mkdir()
+        (tmp_path / "x" / "L").symlink_to(tmp_path / "a")
+        (tmp_path / "a" / "out").symlink_to(os.path.relpath("/dev/stdout", tmp_path / "a"))
+        link = tmp_path / "x" / "L" / "out"
     log = tmp_path / "log"
     log.write_text("old\n")
     with open(log, "a") as appended:
@@ -330,6 +338,25 @@ def test_a_folder_that_only_borrows_nertag_names_is_not_replaced_or_removed(tmp_
     (notes / "state.json").write_text('{"progress": "my precious notes"}')
     remove_own_folder(notes)
     assert (notes / "state.json").is_file()
+
+
+def test_older_models_and_checkpoints_nertag_wrote_are_still_its_own(tmp_path: Path) -> None:
+    """A model saved before digests were recorded (the shipped en-conll03) and a checkpoint saved
+    before ema_steps were are still replaced and removed as nertag's."""
+    import shutil
+
+    from nertag.builtin import builtin_models
+
+    old_model = tmp_path / "en"
+    shutil.copytree(builtin_models()["en-conll03"].path, old_model)
+    assert "sha256" not in json.loads((old_model / "config.json").read_text())
+    assert check_folder_target(old_model) == old_model
+    checkpoint = tmp_path / "run.checkpoint"
+    checkpoint.mkdir()
+    state = {"model": {}, "settings": {}, "progress": {"epoch": 3}, "vocab_sha256": "x", "param_groups": [], "job": None}
+    (checkpoint / "state.json").write_text(json.dumps(state))
+    remove_own_folder(checkpoint)
+    assert not checkpoint.exists()
 
 
 def test_a_replaced_model_folder_keeps_its_permissions_and_a_failed_swap_keeps_the_old(tmp_path: Path) -> None:

@@ -140,12 +140,12 @@ def conll_sentence_chunks(line_chunks: Iterable[Sequence[str]], source: str) -> 
         if last_blank < 0:
             continue
         complete, pending = pending[: last_blank + 1], pending[last_blank + 1 :]
-        sentences = _parse_block(complete, source, first_line)
+        sentences = _parse_block(complete, source, first_line, whole_input=False)
         first_line += len(complete)
         if sentences:
             found += len(sentences)
             yield sentences
-    sentences = _parse_block(pending, source, first_line)
+    sentences = _parse_block(pending, source, first_line, whole_input=first_line == 1)
     if sentences:
         found += len(sentences)
         yield sentences
@@ -157,11 +157,13 @@ def _is_blank(line: str) -> bool:
     return not line.strip(" \t\r\f\v")
 
 
-def _parse_block(lines: Sequence[str], source: str, first_line: int) -> list[Sentence]:
+def _parse_block(lines: Sequence[str], source: str, first_line: int, whole_input: bool) -> list[Sentence]:
+    """The sentences of some of the input's lines; only the whole input can be an old Mac file,
+    its lines ending in a lone CR (see :func:`~nertag.conll.file_lines`)."""
     if all(_is_blank(line) for line in lines):
         return []
     try:
-        sentences = parse_conll("\n".join(lines), source, require_tags=False)
+        sentences = parse_conll("\n".join(lines), source, require_tags=False, lone_cr=whole_input and len(lines) <= 1)
     except InputError as error:
         line = None if error.line is None else error.line + first_line - 1
         raise InputError(source, line, error.message) from None
