@@ -94,10 +94,11 @@ _SPACE_RUN = re.compile(f"[{_ASCII_PADDING}]+")
 def file_lines(text: str, lone_cr: bool | None = None) -> list[str]:
     """The lines of a column, dictionary or pattern file, without line ends. Lines end in LF, and
     CRs before it go with it (CRLF, and CR CR LF from a CRLF file saved again in text mode); in a
-    file of one LF line at most, an old Mac file, they end in CR. ``lone_cr`` says which, where ``text`` is a piece of a file.
-    Read as padding, a lone CR had made a CR-only file one line: its first token and last tag, the
-    rest silently dropped. Not splitlines(): it also breaks on characters such as U+2028 that can
-    be tokens, which would shift line numbers and split sentences."""
+    file of one LF line at most, an old Mac file, they end in CR. ``lone_cr`` says which where
+    ``text`` is only a piece of a file. Read as padding, a lone CR had made a CR-only file one
+    line: its first token and last tag, the rest silently dropped. Not splitlines(): it also
+    breaks on characters such as U+2028 that can be tokens, which would shift line numbers and
+    split sentences."""
     if "\r" not in text:
         return text.split("\n")
     if lone_cr if lone_cr is not None else "\n" not in text[:-1]:
