@@ -46,7 +46,7 @@ def current_umask() -> int:
 
 
 # Names of an open descriptor: they may lead to a file the shell opened for appending.
-_DESCRIPTOR_NAME = re.compile(r"/dev/(?:stdin|stdout|stderr|fd/\d+)|/proc/(?:self|thread-self|\d+)/fd/\d+")
+_DESCRIPTOR_NAME = re.compile(r"/dev/(?:stdin|stdout|stderr|fd/\d+)|/proc/(?:self|thread-self|\d+(?:/task/\d+)?)/fd/\d+")
 
 
 def _names_a_descriptor(path: Path) -> bool:

@@ -217,6 +217,8 @@ def parse_label_map(specs: Iterable[str]) -> dict[str, str]:
                 raise ValueError(f"label map: expected LABEL=NEW pairs such as NAME=PER or POSITION=O, got {pair!r}")
             if any(c.isspace() for c in source + target):
                 raise ValueError(f"label map: labels are single words (CoNLL columns are split at spaces), got {pair!r}")
+            if source == "O":
+                raise ValueError(f"label map: {pair!r}: O is no label (tokens outside entities), so it cannot be mapped")
             problem = None if target == "O" else label_problem(target)  # O drops the label
             if problem is None and ("=" in target or "," in target):
                 problem = "holds = or \",\", which a label map uses between labels"

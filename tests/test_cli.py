@@ -237,6 +237,8 @@ def test_labels_are_single_words_in_label_maps_and_patterns(tmp_path: Path) -> N
     with pytest.raises(ValueError, match="label 'B-PER' is a tag; its label is PER"):
         parse_label_map(["NAME=B-PER"])
     assert parse_label_map(["POSITION=O"]) == {"POSITION": "O"}  # O drops a label
+    with pytest.raises(ValueError, match="O is no label"):
+        parse_label_map(["O=PER"])
     patterns = tmp_path / "p.txt"
     patterns.write_text("N M\t\\d+\n", encoding="utf-8")
     done = CliRunner().invoke(main, ["tag", "--model", "zh-general", "--patterns", str(patterns)], input="12\n")
