@@ -125,10 +125,10 @@ _STYLE_HELP = "With --model trained with --style-dim: tag in the style of this t
 @click.option("--label-map", "label_maps", multiple=True, help="Map corpus labels to model labels, e.g. NAME=PER,ADDRESS=LOC,POSITION=O (O drops a label); repeatable.")
 @click.option("--dev", "dev_path", default=None, type=click.Path(), help="Dev corpus (as --train), for early stopping.")
 @click.option("--dev-fraction", default=0.0, help="Without --dev: hold out this share of TRAIN (drawn with --seed) as dev.")
-@click.option("--embeddings", type=click.Path(dir_okay=False), default=None, help="word2vec/GloVe text file for the word table (char-unit models: the segmenter-word table).")
-@click.option("--char-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for the character table.")
-@click.option("--bigram-embeddings", type=click.Path(dir_okay=False), default=None, help="Vector file for character bigrams (two-character entries).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Save an SVG chart of loss and dev F1 per epoch here.")
+@click.option("--embeddings", type=click.Path(), default=None, help="word2vec/GloVe text file for the word table (char-unit models: the segmenter-word table).")
+@click.option("--char-embeddings", type=click.Path(), default=None, help="Vector file for the character table.")
+@click.option("--bigram-embeddings", type=click.Path(), default=None, help="Vector file for character bigrams (two-character entries).")
+@click.option("--plot", "plot_path", type=click.Path(), default=None, help="Save an SVG chart of loss and dev F1 per epoch here.")
 @click.option("--weights-dtype", type=click.Choice(list(WEIGHTS_DTYPES)), default="float32", show_default=True, help="float16 halves the model file; int8 also stores embedding tables as int8 rows (about a quarter).")
 @click.option("--out", "out_dir", default=None, help="Model folder to write: absent, empty, or an earlier nertag model (replaced whole).")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False), help="Continue the run whose checkpoint is this folder (OUT.checkpoint); other options come from it.")
@@ -371,11 +371,11 @@ def _progress_bar(unit: str) -> Any:
 
 
 @main.command("tag")
-@click.argument("inputs", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("inputs", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--model", "-m", default=None, help="Built-in model name (see `nertag models`) or model directory; default: each line's language picks the built-in model.")
 @click.option("--format", "output_format", type=click.Choice(["conll", "jsonl", "html"]), default="jsonl", show_default=True, help="html: a standalone page with entities highlighted (text input only).")
 @click.option("--input-format", type=click.Choice(["text", "conll"]), default="text", show_default=True, help="text: one document a line; conll: tokens in the first column.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default=None, help="Output file (default: standard output); symlinks are written through, pipes and devices streamed into.")
+@click.option("--output", "-o", type=click.Path(allow_dash=True), default=None, help="Output file (default: standard output); symlinks are written through, pipes and devices streamed into.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of the input (gb18030, gbk, big5, ... any Python knows).")
 @click.option("--nbest", type=click.IntRange(0, 100), default=0, help="Write the K most probable labellings of each sentence with their probabilities (jsonl).")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Drop entities whose CRF probability is lower.")
@@ -384,9 +384,9 @@ def _progress_bar(unit: str) -> Any:
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
 @click.option("--workers", type=click.IntRange(0), default=0, show_default=True, help="Tag in this many processes (one thread each), output in input order, whatever the input (standard input included: records then come 2xN chunks late); 0: for input files of 4 MB or more, as many as the machine's load leaves cores free, else 1.")
 @click.option("--backend", type=click.Choice(["torch", "onnx"]), default=None, help="What computes the emission scores (onnx: onnxruntime, CPU, float32). Default: torch, or onnx for a folder from `nertag export`.")
-@click.option("--dictionary", "dictionary_path", type=click.Path(dir_okay=False), default=None, help="Phrases to tag as given: TSV lines phrase<TAB>LABEL, or JSON lines {\"phrase\", \"label\"}.")
+@click.option("--dictionary", "dictionary_path", type=click.Path(), default=None, help="Phrases to tag as given: TSV lines phrase<TAB>LABEL, or JSON lines {\"phrase\", \"label\"}.")
 @click.option("--rules", default=None, help="Built-in patterns to tag: some of time,duration,money,percent,age, or all (off by default).")
-@click.option("--patterns", "patterns_path", type=click.Path(dir_okay=False), default=None, help="Your own patterns: lines of LABEL<TAB>regular expression.")
+@click.option("--patterns", "patterns_path", type=click.Path(), default=None, help="Your own patterns: lines of LABEL<TAB>regular expression.")
 @click.option("--policy", type=click.Choice(["dictionary", "model", "gaps"]), default="dictionary", show_default=True, help="Where a dictionary or rule match overlaps the model's entities: the match wins; the model's confident entities win; or matches only fill gaps.")
 @click.option("--explain", is_flag=True, help="Each jsonl record lists the dictionary and rule matches left out, with the reason.")
 @click.option("--style", default=None, help=_STYLE_HELP)
@@ -458,14 +458,14 @@ def tag_command(
 
 
 @main.command("score")
-@click.argument("gold", type=click.Path(dir_okay=False))
-@click.argument("pred", required=False, type=click.Path(dir_okay=False))
+@click.argument("gold", type=click.Path())
+@click.argument("pred", required=False, type=click.Path())
 @click.option("--model", "-m", default=None, help="Tag GOLD's tokens with this model (name or directory) and score that.")
 @click.option("--mode", type=click.Choice(["conlleval", "strict"]), default="conlleval", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--tag-column", default=-1, show_default=True)
 @click.option("--label-map", "label_maps", multiple=True, help="Map labels of both files first, e.g. NAME=PER,POSITION=O.")
-@click.option("--errors", "errors_path", type=click.Path(dir_okay=False), default=None, help="Write sentences with wrong entities here, gold and predicted side by side.")
+@click.option("--errors", "errors_path", type=click.Path(), default=None, help="Write sentences with wrong entities here, gold and predicted side by side.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
@@ -519,8 +519,8 @@ def score_command(
 
 
 @main.command("convert")
-@click.argument("source", metavar="IN", type=click.Path(dir_okay=False, allow_dash=True))
-@click.argument("target", metavar="OUT", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("source", metavar="IN", type=click.Path(allow_dash=True))
+@click.argument("target", metavar="OUT", type=click.Path(allow_dash=True))
 @click.option("--from", "from_format", required=True, type=click.Choice(["doccano", "label-studio", "spacy", "jsonl", "conll"]), help="doccano JSONL, Label Studio JSON export, spaCy-style JSONL (entities, Prodigy spans, displaCy ents), nertag's own JSONL, or CoNLL columns in any scheme.")
 @click.option("--to", "to_format", required=True, type=click.Choice(["conll", "jsonl"]), help="conll: `token tag` lines, a blank line after each document; jsonl: nertag's records with character offsets.")
 @click.option("--scheme", type=click.Choice(["BIO", "BIOES", "BMES", "BILOU", "IOB1"]), default="BIO", show_default=True, help="Tag scheme of --to conll.")
@@ -592,9 +592,9 @@ def average_command(models: tuple[str, ...], out_dir: str, weights_dtype: str) -
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None)
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True, help="auto: bfloat16 where the CPU or GPU has it natively (faster LSTMs, see BENCHMARKS.md), else float32.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: the cores the machine's load leaves free).")
-@click.option("--dictionary", "dictionary_path", type=click.Path(dir_okay=False), default=None, help="Phrases to tag as given, as for `nertag tag`.")
+@click.option("--dictionary", "dictionary_path", type=click.Path(), default=None, help="Phrases to tag as given, as for `nertag tag`.")
 @click.option("--rules", default=None, help="Built-in patterns, as for `nertag tag` (time,duration,money,percent,age or all).")
-@click.option("--patterns", "patterns_path", type=click.Path(dir_okay=False), default=None, help="Your own LABEL<TAB>regex patterns.")
+@click.option("--patterns", "patterns_path", type=click.Path(), default=None, help="Your own LABEL<TAB>regex patterns.")
 @click.option("--policy", type=click.Choice(["dictionary", "model", "gaps"]), default="dictionary", show_default=True, help="Who wins where a match overlaps the model's entities, as for `nertag tag`.")
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True, help="Leave out entities whose CRF probability is lower (a request may send ?min_confidence=P).")
 @click.option("--style", default=None, help=_STYLE_HELP)
@@ -638,20 +638,22 @@ def serve_command(
 def models_command() -> None:
     """List the built-in models with their labels, training corpus and test F1."""
     from nertag.builtin import DEFAULT_CHINESE, DEFAULT_OTHER, builtin_models
+    from nertag.safe_write import naming_standard_output
 
     shipped = builtin_models()
-    if not shipped:
-        click.echo("no built-in models are installed")
-        return
-    for model in shipped.values():
-        default = " (default for Chinese)" if model.name == DEFAULT_CHINESE else ""
-        default = " (default for other text)" if model.name == DEFAULT_OTHER else default
-        click.echo(f"{model.name}{default}")
-        click.echo(f"  labels:  {', '.join(model.labels)}")
-        click.echo(f"  corpus:  {model.corpus}")
-        click.echo(f"  test F1: {100 * model.test_f1:.2f} ({model.test_split})")
-        if model.notes:
-            click.echo(f"  notes:   {model.notes}")
+    with naming_standard_output(sys.stdout):
+        if not shipped:
+            click.echo("no built-in models are installed")
+            return
+        for model in shipped.values():
+            default = " (default for Chinese)" if model.name == DEFAULT_CHINESE else ""
+            default = " (default for other text)" if model.name == DEFAULT_OTHER else default
+            click.echo(f"{model.name}{default}")
+            click.echo(f"  labels:  {', '.join(model.labels)}")
+            click.echo(f"  corpus:  {model.corpus}")
+            click.echo(f"  test F1: {100 * model.test_f1:.2f} ({model.test_split})")
+            if model.notes:
+                click.echo(f"  notes:   {model.notes}")
 
 
 if __name__ == "__main__":

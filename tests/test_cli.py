@@ -87,6 +87,23 @@ def test_conll_output_names_the_lines_whose_characters_it_loses(
     assert runner.invoke(main, ["tag", str(english), "--model", str(en_model_dir)]).stderr == ""  # jsonl keeps the text
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [["tag", "{folder}"], ["score", "{folder}", "{folder}"], ["convert", "{folder}", "-", "--from", "doccano", "--to", "jsonl"],
+     ["tag", "{text}", "-o", "{folder}"], ["tag", "{text}", "--dictionary", "{folder}"]],
+)
+def test_a_folder_given_as_a_file_gets_one_line_not_a_usage_screen(
+    runner: CliRunner, arguments: list[str], en_model_dir: Path, tmp_path: Path
+) -> None:
+    text = tmp_path / "in.txt"
+    text.write_text("Peter\n", encoding="utf-8")
+    filled = [a.format(folder=tmp_path, text=text) for a in arguments] + (["--model", str(en_model_dir)] if arguments[0] == "tag" else [])
+    result = runner.invoke(main, filled)
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"nertag: error: {tmp_path}: is a ")
+
+
 def test_tag_pretokenized_conll(runner: CliRunner, en_model_dir: Path, en_path: Path) -> None:
     result = runner.invoke(main, ["tag", str(en_path), "--input-format", "conll", "--format", "conll", "--model", str(en_model_dir)])
     assert result.exit_code == 0, result.output

@@ -422,7 +422,7 @@ def test_a_users_file_in_a_model_folder_is_not_an_input(en_model_dir: Path, en_p
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 @pytest.mark.parametrize("command", [["tag", "{text}", "--model", "{model}"], ["score", "{gold}", "{gold}"],
-                                     ["convert", "--from", "conll", "--to", "jsonl", "{gold}", "-"]])
+                                     ["convert", "--from", "conll", "--to", "jsonl", "{gold}", "-"], ["models"]])
 def test_a_full_standard_output_is_named_in_one_line(command: list[str], en_model_dir: Path, en_path: Path, tmp_path: Path) -> None:
     text = tmp_path / "in.txt"
     text.write_text("Peter Blackburn flew to Berlin.\n" * 2000, encoding="utf-8")
