@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-from .records import Dropped, Entity, TaggedText
+from .records import Dropped, Entity, Sentences, TaggedText
 
 if TYPE_CHECKING:
     from .dictionary import PhraseDictionary
@@ -95,19 +95,14 @@ def _describe(entity: Entity) -> str:
 
 
 def _on_token_boundaries(matches: Iterable[Entity], tagged: TaggedText, dropped: list[Dropped]) -> list[Entity]:
-    starts = {start for sentence in tagged.sentences for start, _ in sentence}
-    ends = {end for sentence in tagged.sentences for _, end in sentence}
+    tokens = tagged.sentences if isinstance(tagged.sentences, Sentences) else Sentences.of(tagged.sentences)
     kept = []
     for match in matches:
-        if match.start in starts and match.end in ends:
+        if tokens.starts_token(match.start) and tokens.ends_token(match.end):
             kept.append(match)
         else:
-            cut = next(
-                (tagged.text[s:e] for sentence in tagged.sentences for s, e in sentence
-                 if s < match.start < e or s < match.end < e),
-                None,
-            )
-            where = f"cuts through the token '{cut}'" if cut else "does not begin and end on tokens"
+            cut = tokens.token_around(match.start) or tokens.token_around(match.end)
+            where = f"cuts through the token '{tagged.text[cut[0]:cut[1]]}'" if cut else "does not begin and end on tokens"
             dropped.append(Dropped(match, f"{where} of the model's tokenization"))
     return kept
 

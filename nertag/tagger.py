@@ -18,9 +18,12 @@ from .features import Batch, EncodedCorpus, FeatureEncoder
 from .hardware import resolve_precision
 from .merge import ExtraEntities
 from .model import BiLstmCrf
-from .records import Entity, Reading, TaggedText, entity_at
+from .records import Entity, Reading, Sentences, TaggedText, entity_at
 from .schemes import Scheme, Span, labels_of, spans, to_tags
-from .tokenize import char_sentences, char_tokens, has_markup, outside_markup, run_groups, sentences, word_tokens
+from .tokenize import (
+    char_sentence_bounds, char_token_stream, compact_sentences, has_markup, run_groups, tokens_outside_markup,
+    word_token_stream,
+)
 
 MAX_SENTENCE_TOKENS = {"char": 250, "word": 150}
 ENCODE_TOKENS = 1 << 18  # tokens encoded together: at most about 40 MB of features with every feature on
@@ -309,19 +312,18 @@ class Tagger:
 
     def tokenize(self, text: str) -> list[list[tuple[int, int]]]:
         """Offsets of the model's tokens in ``text``, grouped into sentences."""
-        unit = self.config.token_unit
-        tokens = char_tokens(text, self.config.latin_runs) if unit == "char" else word_tokens(text)
-        return sentences(text, outside_markup(text, tokens), MAX_SENTENCE_TOKENS[unit], unit)
+        return list(self._sentences(text))
 
-    def _tokenized(self, text: str) -> tuple[list[list[tuple[int, int]]], list[list[str]]]:
-        """:meth:`tokenize`'s sentences with their tokens' strings; text that is one token a
-        character (most Chinese) is cut without a Python step per character."""
-        if self.config.token_unit == "char" and not has_markup(text):
-            found = char_sentences(text, MAX_SENTENCE_TOKENS["char"], self.config.latin_runs)
-            if found is not None:
-                return found, [list(text[sentence[0][0] : sentence[-1][1]]) for sentence in found]
-        found = self.tokenize(text)
-        return found, [[text[start:end] for start, end in sentence] for sentence in found]
+    def _sentences(self, text: str) -> Sentences:
+        """:meth:`tokenize`'s sentences in flat arrays; text that is one token a character (most
+        Chinese) is cut from its sentence ends alone, without a Python step per character."""
+        unit = self.config.token_unit
+        if unit == "char" and not has_markup(text):
+            bounds = char_sentence_bounds(text, MAX_SENTENCE_TOKENS["char"], self.config.latin_runs)
+            if bounds is not None:
+                return Sentences.one_char_tokens(bounds)
+        tokens = char_token_stream(text, self.config.latin_runs) if unit == "char" else word_token_stream(text)
+        return compact_sentences(text, tokens_outside_markup(text, tokens), MAX_SENTENCE_TOKENS[unit], unit)
 
     def tag(self, text: str | Sequence[str]) -> list[Entity] | list[list[Entity]]:
         """Entities of one text, or of each text in a list: one shape per input shape."""
@@ -341,20 +343,30 @@ class Tagger:
             return self._tag_texts(texts, max_tokens)
 
     def _tag_texts(self, texts: Sequence[str], max_tokens: int) -> list[TaggedText]:
-        owners: list[int] = []
-        offsets: list[list[tuple[int, int]]] = []
-        token_lists: list[list[str]] = []
-        per_text: list[list[list[tuple[int, int]]]] = []
-        for number, text in enumerate(texts):
-            sentences_of_text, tokens_of_text = self._tokenized(text)
-            per_text.append(sentences_of_text)
-            owners.extend([number] * len(sentences_of_text))
-            offsets.extend(sentences_of_text)
-            token_lists.extend(tokens_of_text)
-        predicted = self.predict_spans(token_lists, max_tokens=max_tokens)
+        per_text = [self._sentences(text) for text in texts]
         found: list[list[Entity]] = [[] for _ in texts]
-        for owner, sentence, sentence_spans in zip(owners, offsets, predicted):
-            for span, confidence in sentence_spans:
-                found[owner].append(entity_at(texts[owner], sentence, span, confidence))
+        for group in _sentence_groups(per_text, ENCODE_TOKENS):
+            token_lists = [per_text[owner].tokens(texts[owner], index) for owner, index in group]
+            for (owner, index), sentence_spans in zip(group, self._predict_spans(token_lists, True, max_tokens)):
+                if sentence_spans:
+                    offsets = per_text[owner][index]
+                    found[owner].extend(entity_at(texts[owner], offsets, span, confidence) for span, confidence in sentence_spans)
         tagged = [TaggedText(text, entities, sentences) for text, entities, sentences in zip(texts, found, per_text)]
         return tagged if self.extra is None else [self.extra.apply(t) for t in tagged]
+
+
+def _sentence_groups(per_text: Sequence[Sentences], max_tokens: int) -> Iterator[list[tuple[int, int]]]:
+    """(text, sentence) pairs in order, in groups of at most ``max_tokens`` tokens (or one longer
+    sentence): only one group's token strings exist at a time, so a huge text tags in bounded memory."""
+    group: list[tuple[int, int]] = []
+    tokens_in_group = 0
+    for owner, sentences_of_text in enumerate(per_text):
+        for index in range(len(sentences_of_text)):
+            size = sentences_of_text.size(index)
+            if group and tokens_in_group + size > max_tokens:
+                yield group
+                group, tokens_in_group = [], 0
+            group.append((owner, index))
+            tokens_in_group += size
+    if group:
+        yield group

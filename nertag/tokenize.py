@@ -7,7 +7,11 @@ exactly, whatever the tokenizer did.
 from __future__ import annotations
 
 import re
-from typing import Container, Sequence
+from array import array
+from itertools import pairwise
+from typing import Container, Iterable, Iterator, Sequence
+
+from .records import Sentences, offset_typecode
 
 Offsets = list[tuple[int, int]]
 
@@ -178,7 +182,12 @@ def char_tokens(text: str, latin_runs: bool = False) -> Offsets:
     than one token a letter. A regular expression finds them several times faster than a Python
     loop; ``_CHAR`` and the loop are checked to agree in the tests.
     """
-    return [m.span() for m in (_CHAR_OR_RUN if latin_runs else _CHAR).finditer(text)]
+    return list(char_token_stream(text, latin_runs))
+
+
+def char_token_stream(text: str, latin_runs: bool = False) -> Iterator[tuple[int, int]]:
+    """:func:`char_tokens` one at a time, so that a huge text's tokens need not be held as tuples."""
+    return (m.span() for m in (_CHAR_OR_RUN if latin_runs else _CHAR).finditer(text))
 
 
 def is_run_char(char: str) -> bool:
@@ -211,9 +220,14 @@ def word_tokens(text: str) -> Offsets:
     never saw ("Musk's", "Inc" without its period) and loses entities. A decomposed accent stays
     in its word: the words are found in a copy where each combining mark reads as a letter.
     """
+    return list(word_token_stream(text))
+
+
+def word_token_stream(text: str) -> Iterator[tuple[int, int]]:
+    """:func:`word_tokens` one at a time."""
     if _COMBINING_MARK.search(text):
         text = _COMBINING_MARK.sub("a", text)  # one character for one: the offsets still fit
-    return [m.span() for m in _WORD.finditer(text)]
+    return (m.span() for m in _WORD.finditer(text))
 
 
 # Characters that make a token other than one character: spaces and control characters (no token),
@@ -227,6 +241,15 @@ _SENTENCE_END_CHAR = re.compile(f"[{''.join(sorted(_SENTENCE_END))}]")
 def char_sentences(text: str, max_tokens: int, latin_runs: bool = False) -> list[Offsets] | None:
     """What ``sentences(text, char_tokens(text, latin_runs), max_tokens, "char")`` gives, found
     from the sentence ends alone, for text that is one token a character; None for other text."""
+    bounds = char_sentence_bounds(text, max_tokens, latin_runs)
+    if bounds is None:
+        return None
+    return [list(zip(range(a, b), range(a + 1, b + 1))) for a, b in pairwise(bounds)]
+
+
+def char_sentence_bounds(text: str, max_tokens: int, latin_runs: bool = False) -> list[int] | None:
+    """Where :func:`char_sentences`'s sentences begin, then the text's length (``[0]`` for no
+    text); None for text that is not one token a character."""
     if (_NOT_ONE_A_CHARACTER_OR_RUN if latin_runs else _NOT_ONE_A_CHARACTER).search(text):
         return None
     bounds: list[int] = []
@@ -235,7 +258,7 @@ def char_sentences(text: str, max_tokens: int, latin_runs: bool = False) -> list
         bounds.extend(range(start, end, max(max_tokens, 1)))  # below 1, as sentences(): a token each
         start = end
     bounds.append(len(text))
-    return [list(zip(range(a, b), range(a + 1, b + 1))) for a, b in zip(bounds, bounds[1:]) if b > a]
+    return bounds
 
 
 def outside_markup(text: str, tokens: Offsets) -> Offsets:
@@ -245,30 +268,46 @@ def outside_markup(text: str, tokens: Offsets) -> Offsets:
     still read whole, and its entity's text holds the tag."""
     if "<" not in text:
         return tokens
-    tags = markup_spans(text)
+    return list(tokens_outside_markup(text, tokens))
+
+
+def tokens_outside_markup(text: str, tokens: Iterable[tuple[int, int]]) -> Iterable[tuple[int, int]]:
+    """:func:`outside_markup` one token at a time."""
+    tags = markup_spans(text) if "<" in text else []
     if not tags:
         return tokens
-    kept: Offsets = []
+    return _outside(tags, tokens)
+
+
+def _outside(tags: list[tuple[int, int]], tokens: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
     tag = 0
     for start, end in tokens:
         while tag < len(tags) and tags[tag][1] <= start:  # tags wholly before this token
             tag += 1
         if tag < len(tags) and tags[tag][0] < end:  # the token overlaps a tag
             continue
-        kept.append((start, end))
-    return kept
+        yield start, end
 
 
 def sentences(text: str, tokens: Offsets, max_tokens: int, unit: str) -> list[Offsets]:
     """Group tokens into sentences: after sentence-final punctuation, and at most ``max_tokens`` long."""
+    return list(compact_sentences(text, tokens, max_tokens, unit))
+
+
+def compact_sentences(text: str, tokens: Iterable[tuple[int, int]], max_tokens: int, unit: str) -> Sentences:
+    """:func:`sentences` kept in flat arrays (:class:`~nertag.records.Sentences`), the tokens read
+    one at a time: no per-token tuple of a huge text is held."""
     enders = _SENTENCE_END | ({"."} if unit == "word" else set())
-    groups: list[Offsets] = []
-    current: Offsets = []
+    code = offset_typecode(len(text) + 1)
+    starts, ends, firsts = array(code), array(code), array(code, [0])
+    in_sentence = 0
     for start, end in tokens:
-        current.append((start, end))
-        if text[start:end] in enders or len(current) >= max_tokens:
-            groups.append(current)
-            current = []
-    if current:
-        groups.append(current)
-    return groups
+        starts.append(start)
+        ends.append(end)
+        in_sentence += 1
+        if text[start:end] in enders or in_sentence >= max_tokens:
+            firsts.append(len(starts))
+            in_sentence = 0
+    if in_sentence:
+        firsts.append(len(starts))
+    return Sentences(starts, ends, firsts)

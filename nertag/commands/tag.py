@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from contextlib import closing
+from itertools import chain, islice
 from typing import Generator, Iterable, Iterator, Protocol, Sequence, TextIO
 
 from ..conll import Sentence, parse_conll
@@ -73,10 +74,13 @@ def tag_stream(
     started, characters, opened = time.perf_counter(), 0, False
     if nbest:
         tagged_chunks: Generator[tuple[Sequence[str], list], None, None] = ((lines, []) for lines in chunks)
-    elif workers is not None and workers[0] > 1:
-        tagged_chunks = tag_in_workers(chunks, workers[1], workers[0])
     else:
-        tagged_chunks = ((lines, models.tag(lines)) for lines in chunks)
+        chunks, several = _several(chunks) if workers is not None and workers[0] > 1 else (chunks, False)
+        if several:
+            assert workers is not None
+            tagged_chunks = tag_in_workers(chunks, workers[1], workers[0])
+        else:
+            tagged_chunks = ((lines, models.tag(lines)) for lines in chunks)
     # Closed on any way out (an error, Ctrl-C, SIGTERM), so that worker processes end now, not
     # at exit, where waiting for them hung once the exception kept this generator alive.
     with closing(tagged_chunks):
@@ -102,6 +106,15 @@ def tag_stream(
         writer.start(models.labels(), [])
     writer.finish()
     return writer.loss
+
+
+def _several(chunks: Iterable[Sequence[str]]) -> tuple[Iterator[Sequence[str]], bool]:
+    """The chunks again, and whether there are two or more: an input that is one chunk (a single
+    huge line, say) gains nothing from worker processes, whose one thread each would leave the
+    other cores idle while it is tagged."""
+    stream = iter(chunks)
+    ahead = list(islice(stream, 2))
+    return chain(ahead, stream), len(ahead) > 1
 
 
 def tag_conll(models: Tagger | ModelChoice, sentences: Sequence[Sentence], out: TextIO, output_format: str) -> None:
