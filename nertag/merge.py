@@ -15,6 +15,7 @@ same place. Every match left out is kept with its reason, for ``--explain``.
 
 from __future__ import annotations
 
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
@@ -95,7 +96,9 @@ def _describe(entity: Entity) -> str:
 
 
 def _on_token_boundaries(matches: Iterable[Entity], tagged: TaggedText, dropped: list[Dropped]) -> list[Entity]:
-    tokens = tagged.sentences if isinstance(tagged.sentences, Sentences) else Sentences.of(tagged.sentences)
+    tokens = tagged.sentences
+    if not isinstance(tokens, Sentences):  # built by hand: put its tokens in text order for the lookups
+        tokens = Sentences.of([sorted(chain.from_iterable(tokens))])
     kept = []
     for match in matches:
         if tokens.starts_token(match.start) and tokens.ends_token(match.end):

@@ -16,11 +16,12 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Generator, Iterable, Sequence
+from typing import Callable, Generator, Iterable, Sequence
 
 from .errors import WorkerError
 from .records import TaggedText
 from .routing import ModelChoice
+from .text_input import CHUNK_CHARS
 
 Tagged = list[tuple[str, TaggedText]]  # (model name, tagged text) for each line of a chunk
 
@@ -88,8 +89,16 @@ def _tag_in_worker(lines: Sequence[str]) -> Tagged:
     return _worker_models.tag(lines)
 
 
-def tag_in_workers(chunks: Iterable[Sequence[str]], spec: ModelSpec, workers: int, window: int | None = None) -> Generator[tuple[Sequence[str], Tagged], None, None]:
-    """(chunk, its tagging) for each chunk, in input order, tagged by ``workers`` processes."""
+def tag_in_workers(
+    chunks: Iterable[Sequence[str]], spec: ModelSpec, workers: int, window: int | None = None,
+    here: Callable[[Sequence[str]], Tagged] | None = None,
+) -> Generator[tuple[Sequence[str], Tagged], None, None]:
+    """(chunk, its tagging) for each chunk, in input order, tagged by ``workers`` processes.
+
+    With ``here`` (this process's tagging, on all its threads), a chunk that is one line of at
+    least ``CHUNK_CHARS`` characters is tagged by it once the chunks before it are answered: in a
+    worker, one thread would tag it while the other cores idled.
+    """
     if workers < 1:
         raise ValueError(f"workers: expected an int >= 1, got {workers}")
     window = window or 2 * workers
@@ -101,6 +110,12 @@ def tag_in_workers(chunks: Iterable[Sequence[str]], spec: ModelSpec, workers: in
     try:
         pending: deque[tuple[Sequence[str], Future[Tagged]]] = deque()
         for lines in chunks:
+            if here is not None and len(lines) == 1 and len(lines[0]) >= CHUNK_CHARS:
+                while pending:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+                yield lines, here(lines)
+                continue
             pending.append((lines, executor.submit(_tag_in_worker, lines)))
             if len(pending) >= window:
                 done, future = pending.popleft()

@@ -6,6 +6,7 @@ Offsets are half-open character offsets into the tagged text: ``text[start:end] 
 
 from __future__ import annotations
 
+import operator
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -78,7 +79,8 @@ class Sentences(Sequence[list[tuple[int, int]]]):
 
     A sentence reads as the list of ``(start, end)`` pairs it always was; stored that way, one
     token cost about 120 bytes, and a 2-million-character line of Chinese took 700 MB before a
-    character was tagged. Here a token costs 8 bytes (16 in a text of 2**31 characters or more).
+    character was tagged. Here a token costs 8 bytes as a tagger makes them (16 in a text of 2**31
+    characters or more, and from :meth:`of`, which does not know the text's length).
     """
 
     __slots__ = ("starts", "ends", "firsts")
@@ -90,7 +92,8 @@ class Sentences(Sequence[list[tuple[int, int]]]):
 
     @classmethod
     def of(cls, groups: Iterable[Sequence[tuple[int, int]]]) -> "Sentences":
-        """Sentences from token offsets grouped by sentence; empty groups are left out."""
+        """Sentences from token offsets grouped by sentence; empty groups are left out. The
+        token lookups (:meth:`starts_token` and the rest) need the tokens in text order."""
         starts, ends, firsts = array("q"), array("q"), array("q", [0])
         for group in groups:
             if group:
@@ -142,7 +145,7 @@ class Sentences(Sequence[list[tuple[int, int]]]):
         return Sentences, (self.starts, self.ends, self.firsts)
 
     def _range(self, index: int) -> tuple[int, int]:
-        count = len(self)
+        index, count = operator.index(index), len(self)
         if not -count <= index < count:
             raise IndexError("sentence index out of range")
         index %= count

@@ -207,6 +207,7 @@ def test_workers_give_the_same_records_in_the_same_order(en_model_dir: Path, tmp
     got = list(tag_in_workers(iter(chunks), ModelSpec(str(en_model_dir), precision="float32"), workers=2, window=3))
     assert [chunk for chunk, _ in got] == chunks
     assert [entities(tagged) for _, tagged in got] == [entities(alone.tag(chunk)) for chunk in chunks]
+    lines = lines * 40  # 2,400 lines: two chunks, since an input of one chunk is tagged in-process
     source = tmp_path / "in.txt"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     two = CliRunner().invoke(main, ["tag", str(source), "--model", str(en_model_dir), "--workers", "2"])

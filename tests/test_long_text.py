@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Sequence
 
 import pytest
-
 from click.testing import CliRunner
 
 from cli import main
-from nertag import load
+from nertag import ModelError, load
 from nertag.tagger import MAX_SENTENCE_TOKENS
 
 
@@ -66,9 +66,13 @@ def test_a_huge_line_tags_in_sentence_groups_with_the_same_entities(zh_model_dir
     text = "".join(["张三出生于北京市。", "李四在上海工作，", "王五 访问 Paris！", "<b>赵六</b>到了南京。"] * 40)
     whole = tagger.tag_texts([text, "张三。"])
     monkeypatch.setattr(nertag.tagger, "ENCODE_TOKENS", 7)  # a group a sentence or two
+    groups: list[tuple[int, int]] = []  # (sentences, tokens) of each group
+    predict_spans = tagger._predict_spans
+    monkeypatch.setattr(tagger, "_predict_spans", lambda tokens, *rest: groups.append((len(tokens), sum(map(len, tokens)))) or predict_spans(tokens, *rest))
     grouped = tagger.tag_texts([text, "张三。"])
     assert [t.entities for t in grouped] == [t.entities for t in whole] and whole[0].entities
     assert grouped[0].sentences == whole[0].sentences == tagger.tokenize(text)
+    assert len(groups) > 100 and all(size <= 7 or count == 1 for count, size in groups)  # never the whole text
 
 
 def test_a_huge_line_holds_no_python_object_per_character(zh_model_dir, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,3 +112,21 @@ def test_an_input_of_one_chunk_is_tagged_without_workers(zh_model_dir) -> None:
     out = io.StringIO()
     tag_stream([["张三出生于北京市。" * 3000]], choice, out, "jsonl", workers=(2, unloadable))
     assert json.loads(out.getvalue())["text"] == "张三出生于北京市。" * 3000
+    with pytest.raises(ModelError, match="no/such/model"):  # two chunks do go to workers
+        tag_stream([["张三。"], ["李四。"]], choice, io.StringIO(), "jsonl", workers=(2, unloadable))
+
+
+def test_a_huge_line_among_other_chunks_is_tagged_in_process_in_its_place(zh_model_dir) -> None:
+    from nertag.parallel import ModelSpec, tag_in_workers
+    from nertag.routing import ModelChoice
+    from nertag.text_input import CHUNK_CHARS
+
+    choice = ModelChoice(str(zh_model_dir), lambda name: load(name, precision="float32"))
+    huge = "张三出生于北京市。" * (CHUNK_CHARS // 9 + 1)
+    chunks = [["张三。"], [huge], ["李四。", "王五。"]]
+    here: list[Sequence[str]] = []
+    tagged = list(tag_in_workers(iter(chunks), ModelSpec(str(zh_model_dir), precision="float32"), 2,
+                                 here=lambda lines: here.append(lines) or choice.tag(lines)))
+    assert [lines for lines, _ in tagged] == chunks and here == [[huge]]
+    assert [t.text for _, results in tagged for _, t in results] == ["张三。", huge, "李四。", "王五。"]
+    assert tagged[1][1][0][1].entities

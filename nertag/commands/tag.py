@@ -61,7 +61,8 @@ def tag_stream(
 
     Entities less probable than ``min_confidence`` are dropped. With ``nbest`` (jsonl only) each
     record lists, per sentence, the most probable labellings instead. ``workers`` (a count and
-    the spec of ``models``) tags chunks in that many processes, output order kept. ``extra``
+    the spec of ``models``) tags chunks in that many processes, output order kept; an input of one
+    chunk, and a chunk that is one huge line, is tagged here instead, on all threads. ``extra``
     merges dictionary and rule matches into each document's entities; ``explain`` writes the
     matches left out, with the reason, in each jsonl record. Returns the documents that CoNLL
     output could not write whole (see :class:`~nertag.formats.ColumnLoss`).
@@ -78,7 +79,7 @@ def tag_stream(
         chunks, several = _several(chunks) if workers is not None and workers[0] > 1 else (chunks, False)
         if several:
             assert workers is not None
-            tagged_chunks = tag_in_workers(chunks, workers[1], workers[0])
+            tagged_chunks = tag_in_workers(chunks, workers[1], workers[0], here=models.tag)
         else:
             tagged_chunks = ((lines, models.tag(lines)) for lines in chunks)
     # Closed on any way out (an error, Ctrl-C, SIGTERM), so that worker processes end now, not
