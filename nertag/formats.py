@@ -70,8 +70,9 @@ class RecordWriter:
             assert self._colours is not None, "start() opens the page"
             self.out.write(render_document(tagged.text, entities, self._colours))
         else:  # one block of columns per document, its sentences run together
-            pairs = [pair for sentence in tagged.token_tags(entities) for pair in sentence]
-            self.out.write("".join(f"{token} {tag}\n" for token, tag in pairs) + "\n")
+            for sentence in tagged.token_tags_by_sentence(entities):  # a huge text's columns are never all held
+                self.out.write("".join(f"{token} {tag}\n" for token, tag in sentence))
+            self.out.write("\n")
             tokens = chain.from_iterable(tagged.sentences)
             if self.unit_of is not None and not kept_in_columns(tagged.text, tokens, self.unit_of(model)):
                 self.loss.documents += 1

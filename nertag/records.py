@@ -193,12 +193,15 @@ class TaggedText:
 
     def token_tags(self, entities: Sequence[Entity] | None = None) -> list[list[tuple[str, str]]]:
         """(token, BIO tag) of each token, sentence by sentence, from ``entities`` (default: all)."""
+        return list(self.token_tags_by_sentence(entities))
+
+    def token_tags_by_sentence(self, entities: Sequence[Entity] | None = None) -> Iterator[list[tuple[str, str]]]:
+        """:meth:`token_tags` a sentence at a time, so that a huge text's are never all held."""
         opening: dict[int, str] = {}
         inside: dict[int, str] = {}
         for entity in self.entities if entities is None else entities:
             opening[entity.start] = entity.label
             inside.update((position, entity.label) for position in range(entity.start + 1, entity.end))
-        tagged = []
         for sentence in self.sentences:
             row = []
             for start, end in sentence:
@@ -209,5 +212,4 @@ class TaggedText:
                 else:
                     tag = "O"
                 row.append((self.text[start:end], tag))
-            tagged.append(row)
-        return tagged
+            yield row

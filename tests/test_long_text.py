@@ -130,3 +130,24 @@ def test_a_huge_line_among_other_chunks_is_tagged_in_process_in_its_place(zh_mod
     assert [lines for lines, _ in tagged] == chunks and here == [[huge]]
     assert [t.text for _, results in tagged for _, t in results] == ["张三。", huge, "李四。", "王五。"]
     assert tagged[1][1][0][1].entities
+
+
+def test_columns_are_written_a_sentence_at_a_time(zh_model_dir) -> None:
+    """CoNLL output of a huge line once built every (token, tag) pair and one string of them all."""
+    import io
+
+    from nertag.formats import RecordWriter
+
+    tagger = load(str(zh_model_dir), precision="float32")
+    tagged = tagger.tag_texts(["张三出生于北京市。李四在上海工作。"])[0]
+    writes: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return super().write(text)
+
+    out = Recording()
+    RecordWriter(out, "conll").write("m", tagged, tagged.entities)
+    columns = [f"{token} {tag}\n" for sentence in tagged.token_tags() for token, tag in sentence]
+    assert out.getvalue() == "".join(columns) + "\n" and len(writes) == len(tagged.sentences) + 1
