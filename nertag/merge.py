@@ -15,6 +15,7 @@ same place. Every match left out is kept with its reason, for ``--explain``.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
@@ -61,15 +62,26 @@ class ExtraEntities:
         dropped: list[Dropped] = []
         aligned = _on_token_boundaries(matches, tagged, dropped)
         chosen = _leftmost_longest(aligned, dropped)
-        entities = list(tagged.entities)
+        # The model's entities in text order, so that those a match overlaps are found by
+        # bisection: a scan of them all for each match took minutes on one long line.
+        order = sorted(range(len(tagged.entities)), key=lambda i: (tagged.entities[i].start, tagged.entities[i].end))
+        model = [tagged.entities[i] for i in order]
+        starts = [e.start for e in model]
+        longest = max((e.end - e.start for e in model), default=0)
+        removed = [False] * len(model)
+        added: list[Entity] = []
         for match in chosen:
-            overlapping = [e for e in entities if e.start < match.end and match.start < e.end]
-            reason = self._reason_to_keep_model(overlapping)
+            # An entity overlapping the match starts before its end, and less than `longest` before its start.
+            near = range(bisect_left(starts, match.start - longest + 1), bisect_left(starts, match.end))
+            overlapping = sorted((i for i in near if not removed[i] and model[i].end > match.start), key=order.__getitem__)
+            reason = self._reason_to_keep_model([model[i] for i in overlapping])
             if reason:
                 dropped.append(Dropped(match, reason))
                 continue
-            entities = [e for e in entities if e not in overlapping]
-            entities.append(match)
+            for i in overlapping:
+                removed[i] = True
+            added.append(match)
+        entities = [e for e, gone in zip(model, removed) if not gone] + added
         entities.sort(key=lambda e: (e.start, e.end))
         dropped.sort(key=lambda d: (d.entity.start, d.entity.end))
         return TaggedText(tagged.text, entities, tagged.sentences, [*tagged.dropped, *dropped])

@@ -21,7 +21,9 @@ SOURCE = "rules"
 
 _DIGIT = r"[0-9０-９]"
 _HAN_NUMBER = r"[零〇一二两三四五六七八九十百千万亿]"
-_NUMBER = rf"(?:{_DIGIT}+(?:[.,]{_DIGIT}+)*|{_HAN_NUMBER}+)"
+# A number begins only where a run of its characters begins: begun at every digit of a long run
+# (a numeric CSV line), each attempt ran to the run's end, and a line of digits took minutes.
+_NUMBER = rf"(?:(?<!{_DIGIT})(?<!{_DIGIT}[.,]){_DIGIT}+(?:[.,]{_DIGIT}+)*|(?<!{_HAN_NUMBER}){_HAN_NUMBER}+)"
 _MONTHS = (
     r"(?:Jan(?:uary|\.)?|Feb(?:ruary|\.)?|Mar(?:ch|\.)?|Apr(?:il|\.)?|May|June?|July?|Aug(?:ust|\.)?"
     r"|Sep(?:t(?:ember)?|\.)?|Oct(?:ober|\.)?|Nov(?:ember|\.)?|Dec(?:ember|\.)?)"
@@ -50,16 +52,16 @@ BUILTIN: dict[str, list[tuple[str, str]]] = {
     ],
     "duration": [
         # at most three digits: a four-digit number before 年 is a year (a date), not a count
-        ("DURATION", rf"(?<!{_DIGIT})(?:{_DIGIT}{{1,3}}(?:\.{_DIGIT}+)?|{_HAN_NUMBER}+)(?:个)?(?:多)?(?:秒钟?|分钟|小时|天|周|星期|个月|年)(?:多)?(?:之?[内间])?"),
+        ("DURATION", rf"(?<!{_DIGIT})(?:{_DIGIT}{{1,3}}(?:\.{_DIGIT}+)?|(?<!{_HAN_NUMBER}){_HAN_NUMBER}+)(?:个)?(?:多)?(?:秒钟?|分钟|小时|天|周|星期|个月|年)(?:多)?(?:之?[内间])?"),
         ("DURATION", rf"\b\d+(?:\.\d+)? {_UNIT_WORDS}\b"),
     ],
     "money": [
         ("MONEY", rf"[¥￥$€£]\s?{_DIGIT}+(?:[.,]{_DIGIT}+)*(?:\s?(?:万|亿|{_SCALE_WORDS}\b))?"),
         ("MONEY", rf"{_NUMBER}(?:多)?(?:万|亿|千)?(?:元|美元|欧元|英镑|日元|港元|港币|人民币|块钱?)"),
-        ("MONEY", rf"\b\d+(?:[.,]\d+)*(?: {_SCALE_WORDS})? {_CURRENCY_WORDS}\b"),
+        ("MONEY", rf"\b(?<!\d[.,])\d+(?:[.,]\d+)*(?: {_SCALE_WORDS})? {_CURRENCY_WORDS}\b"),
     ],
     "percent": [
-        ("PERCENT", rf"{_DIGIT}+(?:\.{_DIGIT}+)?\s?[%％]"),
+        ("PERCENT", rf"(?<!{_DIGIT}){_DIGIT}+(?:\.{_DIGIT}+)?\s?[%％]"),
         ("PERCENT", r"百分之[零〇一二两三四五六七八九十百点0-9.]+"),
         ("PERCENT", r"\b\d+(?:\.\d+)? (?:percent|per cent)\b"),
     ],
