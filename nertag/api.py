@@ -4,7 +4,6 @@ for the most probable labellings."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Set
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence, overload
@@ -16,7 +15,7 @@ from .onnx_backend import check_cpu, is_export, load_export, onnx_tagger
 from .records import Entity, Reading
 from .routing import ModelChoice
 from .serialize import load as load_directory
-from .tagger import Tagger
+from .tagger import Tagger, text_list
 
 if TYPE_CHECKING:
     from .config import TrainConfig
@@ -148,13 +147,7 @@ def tag_nbest(
 
 def _choice_and_texts(text: str | Sequence[str], model: str | Path | Tagger | None) -> tuple[ModelChoice, list[str]]:
     choice = ModelChoice.of(model) if isinstance(model, Tagger) else ModelChoice(None if model is None else str(model), _cached_model)
-    # A mapping or a set would be read as its keys in no promised order: refused with the rest.
-    if isinstance(text, (Mapping, Set, bytes)) or not isinstance(text, (str, Iterable)):
-        raise TypeError(f"tag() takes a string or a list of strings, not {type(text).__name__}")
-    texts = [text] if isinstance(text, str) else list(text)
-    for number, item in enumerate(texts):
-        if not isinstance(item, str):
-            raise TypeError(f"tag() takes a string or a list of strings; item {number} is {type(item).__name__}")
+    texts = text_list(text)
     return choice, texts
 
 

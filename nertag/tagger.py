@@ -7,6 +7,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import replace
 from itertools import chain
+from collections.abc import Iterable, Mapping, Set
 from typing import Iterator, Protocol, Sequence
 
 import numpy as np
@@ -327,9 +328,8 @@ class Tagger:
 
     def tag(self, text: str | Sequence[str]) -> list[Entity] | list[list[Entity]]:
         """Entities of one text, or of each text in a list: one shape per input shape."""
-        if isinstance(text, str):
-            return self.tag_many([text])[0]
-        return self.tag_many(list(text))
+        found = self.tag_many(text_list(text))
+        return found[0] if isinstance(text, str) else found
 
     def tag_many(self, texts: Sequence[str], max_tokens: int = 8192) -> list[list[Entity]]:
         """Entities of each text; ``max_tokens`` bounds the padded tokens of one network batch."""
@@ -337,8 +337,9 @@ class Tagger:
 
     def tag_texts(self, texts: Sequence[str], max_tokens: int = 8192) -> list[TaggedText]:
         """Each text with its entities and the model's tokens, all texts' sentences batched together."""
-        if not all(isinstance(t, str) for t in texts):
-            raise TypeError("tag() takes a string or a list of strings")
+        if isinstance(texts, str):  # else tagged a character at a time
+            raise TypeError("tag_texts() and tag_many() take a list of strings; tag() takes one string too")
+        texts = text_list(texts)
         with collector_paused():
             return self._tag_texts(texts, max_tokens)
 
@@ -370,3 +371,15 @@ def _sentence_groups(per_text: Sequence[Sentences], max_tokens: int) -> Iterator
             tokens_in_group += size
     if group:
         yield group
+
+
+def text_list(text: str | Sequence[str]) -> list[str]:
+    """``text`` as a list of texts, or a TypeError naming what is wrong with it."""
+    # A mapping or a set would be read as its keys in no promised order: refused with the rest.
+    if isinstance(text, (Mapping, Set, bytes)) or not isinstance(text, (str, Iterable)):
+        raise TypeError(f"tag() takes a string or a list of strings, not {type(text).__name__}")
+    texts = [text] if isinstance(text, str) else list(text)
+    for number, item in enumerate(texts):
+        if not isinstance(item, str):
+            raise TypeError(f"tag() takes a string or a list of strings; item {number} is {type(item).__name__}")
+    return texts

@@ -29,3 +29,13 @@ def test_the_onnx_backend_does_not_pretend_to_run_on_a_gpu() -> None:
 def test_dictionary_entries_need_a_phrase_and_a_one_word_label(dictionary: dict) -> None:
     with pytest.raises(ValueError, match="expected a"):
         nertag.load("zh-general", dictionary=dictionary)
+
+
+def test_a_loaded_tagger_refuses_what_is_not_text_with_the_same_words() -> None:
+    tagger = nertag.load("zh-general")
+    for bad in (None, 5, {"张三": 1}, b"bytes", ["ok", None]):
+        with pytest.raises(TypeError, match="takes a string or a list of strings"):
+            tagger.tag(bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="take a list of strings"):  # a string was tagged a character at a time
+        tagger.tag_texts("张三去北京")  # type: ignore[arg-type]
+    assert tagger.tag_texts(("张三去北京",))[0].entities == tagger.tag("张三去北京")
