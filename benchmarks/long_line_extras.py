@@ -14,26 +14,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from nertag.dictionary import PhraseDictionary  # noqa: E402
 from nertag.merge import ExtraEntities  # noqa: E402
 from nertag.records import Entity, TaggedText  # noqa: E402
 from nertag.rules import Rules  # noqa: E402
-
-
-def fastest(run: Callable[[], object], rounds: int = 3) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return best
+from tagging_profile import fastest  # noqa: E402
 
 
 def main() -> None:
