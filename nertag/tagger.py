@@ -328,7 +328,7 @@ class Tagger:
 
     def tag(self, text: str | Sequence[str]) -> list[Entity] | list[list[Entity]]:
         """Entities of one text, or of each text in a list: one shape per input shape."""
-        found = self.tag_many(text_list(text))
+        found = self.tag_many([text] if isinstance(text, str) else text)  # tag_texts() checks what it is given
         return found[0] if isinstance(text, str) else found
 
     def tag_many(self, texts: Sequence[str], max_tokens: int = 8192) -> list[list[Entity]]:
