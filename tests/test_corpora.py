@@ -51,15 +51,18 @@ def test_adjacent_places_are_separate_entities() -> None:
     assert tags[start : start + 4] == ("B-LOC", "I-LOC", "B-LOC", "I-LOC")
 
 
-def test_the_hand_checked_web_sentences_are_what_their_script_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["zh-web-handcheck", "zh-news-handcheck"])
+def test_the_hand_checked_sentences_are_what_their_script_writes(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    script = Path(__file__).resolve().parents[1] / "corpora" / "make_zh_web_handcheck.py"
-    spec = importlib.util.spec_from_file_location("make_zh_web_handcheck", script)
+    corpora = Path(__file__).resolve().parents[1] / "corpora"
+    monkeypatch.syspath_prepend(str(corpora))  # the news script imports bio_lines from the web one, as when run
+    module_name = "make_" + name.replace("-", "_")
+    spec = importlib.util.spec_from_file_location(module_name, corpora / f"{module_name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    committed = script.parent / "zh-web-handcheck" / "test.bio"
+    committed = corpora / name / "test.bio"
     expected = "\n".join("\n".join(module.bio_lines(text, entities)) + "\n" for text, entities in module.SENTENCES)
     assert committed.read_text(encoding="utf-8") == expected
     sentences = read_conll(committed)
