@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from nertag.config import WEIGHTS_DTYPES, ModelConfig, TrainConfig
+from nertag.config import LEXICON_CLASS_SOURCES, WEIGHTS_DTYPES, ModelConfig, TrainConfig
 from nertag.errors import NertagError
 from nertag.schemes import DECODING_SCHEMES
 from nertag.version import __version__
@@ -158,6 +158,7 @@ _STYLE_HELP = "With --model trained with --style-dim: tag in the style of this t
 @click.option("--bigram-dim", type=int, default=None, help="Character bigram embedding size; 0 turns bigrams off.")
 @click.option("--segment-dim", type=int, default=None, help="Embedding size of jieba words holding each character; 0 turns them off.")
 @click.option("--lexicon/--no-lexicon", default=None, help="Dictionary-match features per character (char-unit models).")
+@click.option("--lexicon-classes", type=click.Choice(LEXICON_CLASS_SOURCES), default=None, help="With --lexicon: whose name classes (person, place, organisation) the dictionary words carry: jieba's parts of speech (default) or Baidu LAC's tag for each word alone. With --init it may change.")
 @click.option("--latin-runs/--no-latin-runs", default=None, help="Char-unit models: a run of Latin letters and digits is one token.")
 @click.option("--shape-dim", type=int, default=None, help="Embedding size of each token's shape (CJK, Capitalised, digits...); 0 turns it off.")
 @click.option("--style-dim", type=int, default=None, help="With several --train corpora: learn each one's conventions as a style, an embedding of this size; 0 (default) mixes them.")
@@ -219,8 +220,8 @@ def train_command(
             sentences, token_unit=options["unit"], scheme=options["scheme"], cell=options["cell"],
             hidden_size=options["hidden_size"], layers=options["layers"], dropout=options["dropout"],
             word_dim=options["word_dim"], char_dim=options["char_dim"], bigram_dim=options["bigram_dim"],
-            segment_dim=options["segment_dim"], lexicon=options["lexicon"], latin_runs=options["latin_runs"],
-            shape_dim=options["shape_dim"], style_dim=options["style_dim"], tag_style=options["tag_style"],
+            segment_dim=options["segment_dim"], lexicon=options["lexicon"], lexicon_classes=options["lexicon_classes"],
+            latin_runs=options["latin_runs"], shape_dim=options["shape_dim"], style_dim=options["style_dim"], tag_style=options["tag_style"],
             min_word_count=options["min_word_count"], min_bigram_count=options["min_bigram_count"],
             min_segment_count=options["min_segment_count"],
         )
@@ -244,7 +245,8 @@ def _teacher_weight(teacher: str | None, weight: float | None) -> float:
 _MODEL_OPTIONS = {
     "token_unit": "unit", "scheme": "scheme", "cell": "cell", "hidden_size": "hidden_size", "layers": "layers",
     "dropout": "dropout", "word_dim": "word_dim", "char_dim": "char_dim", "bigram_dim": "bigram_dim",
-    "segment_dim": "segment_dim", "lexicon": "lexicon", "latin_runs": "latin_runs", "shape_dim": "shape_dim",
+    "segment_dim": "segment_dim", "lexicon": "lexicon", "lexicon_classes": "lexicon_classes", "latin_runs": "latin_runs",
+    "shape_dim": "shape_dim",
     "style_dim": "style_dim", "tag_style": "tag_style",
     "min_word_count": "min_word_count", "min_bigram_count": "min_bigram_count", "min_segment_count": "min_segment_count",
 }

@@ -72,6 +72,11 @@ def parse_style(spec: str) -> dict[str, float]:
     return {name: value / total for name, value in weights.items()}
 
 
+# Where the lexicon's dictionary words get their name classes: jieba's parts of speech, or Baidu
+# LAC's tag for each word alone (nertag.word_table).
+LEXICON_CLASS_SOURCES = ("jieba", "lac")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to rebuild a model before its weights are loaded."""
@@ -87,6 +92,7 @@ class ModelConfig:
     segment_dim: int = 0  # embedding of the jieba word holding each character (char-unit models)
     segment_position_dim: int = 10  # and of the character's place in it: B, M, E or S
     lexicon: bool = False  # dictionary matches per character and role/length (nertag.lexicon), char-unit
+    lexicon_classes: str = "jieba"  # whose name classes the lexicon reads: jieba's part of speech, or "lac" (nertag.word_table)
     latin_runs: bool = False  # char-unit: a run of Latin letters and digits is one token ("Google", "iPhone6")
     shape_dim: int = 0  # embedding of each token's shape (CJK, lower, Capitalised, UPPER, digits...); 0: none
     min_segment_count: int = 2  # counted per character, so a two-character word seen once counts 2
@@ -111,6 +117,8 @@ class ModelConfig:
             raise ValueError(f"scheme must be one of {', '.join(s.value for s in DECODING_SCHEMES)}, got {self.scheme!r}")
         if self.cell not in ("lstm", "gru"):
             raise ValueError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
+        if self.lexicon_classes not in LEXICON_CLASS_SOURCES:
+            raise ValueError(f"lexicon_classes must be one of {', '.join(LEXICON_CLASS_SOURCES)}, got {self.lexicon_classes!r}")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.word_dropout < 1.0:
             raise ValueError("dropout and word_dropout must lie in [0, 1)")
         for spec in dataclasses.fields(self):
@@ -165,7 +173,12 @@ class ModelConfig:
                 raise ValueError(f"style {name!r}: the model's styles are {', '.join(self.styles)}; \"\" is their mixture")
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # styles stay a tuple, which json writes as a list
+        data = dataclasses.asdict(self)  # styles stay a tuple, which json writes as a list
+        if self.lexicon_classes == "jieba":
+            # Written only when it is not jieba's, so that such models still load in nertag
+            # versions from before the choice existed; a model on LAC's classes must not.
+            del data["lexicon_classes"]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ModelConfig":

@@ -225,7 +225,7 @@ class FeatureEncoder:
         if self.segments is not None:
             features["segments"] = self._encode_segments
         if self.config.lexicon:
-            features["lexicon"] = lambda tokens: lexicon_features(tokens.per_sentence)
+            features["lexicon"] = lambda tokens: lexicon_features(tokens.per_sentence, self.config.lexicon_classes)
         if self.config.shape_dim:
             features["shapes"] = _encode_shapes
         return features

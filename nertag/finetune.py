@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 # vocabularies, or regularise training. Every other ModelConfig field is the architecture, which
 # fine-tuning takes from the initial model.
 # Settings a fine-tuning run may change: they shape no weight (tag_style only picks which style rows tagging reads).
-TUNABLE = frozenset({"min_word_count", "min_bigram_count", "min_segment_count", "dropout", "word_dropout", "tag_style"})
+# lexicon_classes changes what the name-class cells of the lexicon say, not their number.
+TUNABLE = frozenset({
+    "min_word_count", "min_bigram_count", "min_segment_count", "dropout", "word_dropout", "tag_style", "lexicon_classes",
+})
 # The one architecture setting a run may lower: the encoder keeps the initial model's most used
 # units (:mod:`nertag.narrow`), so a wide model can start a narrower, faster one.
 NARROWABLE = "hidden_size"

@@ -36,9 +36,10 @@ def _scale() -> float:
     return math.log(shipped().total)
 
 
-def lexicon_features(sentences: Sequence[Sequence[str]]) -> torch.Tensor:
+def lexicon_features(sentences: Sequence[Sequence[str]], classes: str = "jieba") -> torch.Tensor:
     """A (total tokens, WIDTH) float tensor in [0, 1] for the sentences' tokens in order; 0 where no
-    dictionary word plays that part. Words never cross sentences.
+    dictionary word plays that part. Words never cross sentences. ``classes`` names the source of
+    the words' name classes (:data:`~nertag.word_table.CLASS_SOURCES`).
 
     Tokens are joined; a multi-character token takes the features of its first character, and a
     token without characters gets zeros.
@@ -47,7 +48,7 @@ def lexicon_features(sentences: Sequence[Sequence[str]]) -> torch.Tensor:
     codes = code_points("".join(texts))
     sentence_ends = np.cumsum([len(text) for text in texts], dtype=np.int64)
     ends = np.repeat(sentence_ends, [len(text) for text in texts])  # the end of each character's sentence
-    starts, lengths, values = shipped().index.find(codes, ends)
+    starts, lengths, values = shipped(classes).index.find(codes, ends)
     per_char = _scatter_strongest(len(codes), starts, lengths, values)
     token_lengths = np.fromiter(map(len, chain.from_iterable(sentences)), dtype=np.int64)
     if len(token_lengths) == len(codes) and bool((token_lengths == 1).all()):

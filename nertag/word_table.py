@@ -10,6 +10,14 @@ The file is safetensors, like model weights: ``keys``, the keys in UTF-8 joined 
 bytes, and ``values``, one uint32 per key: ``count * 8 + name class + 1`` for words (name class -1
 when not a name), 0 for bare prefixes; its JSON metadata holds the format, the source, the total
 count and the number of keys. No pickle, no code: text and numbers.
+
+jieba's name classes are often wrong for today's names (华为 is a person there, 微软 an adjective,
+百度 a common noun). A second source of classes ships beside the table,
+``nertag/data/lac_word_classes.safetensors``: for every key the class Baidu LAC 2.1.2
+(Apache-2.0) gives the word when it tags the word alone, one byte a key (``name class + 1``, 0 for
+none). It is made by ``benchmarks/lac_word_classes.py`` (run in LAC's own environment), then
+``python -m nertag.word_table --classes CLASSED_DICT.TXT OUT``. A model chooses its source with
+``lexicon_classes``; counts and words are jieba's either way.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save as save_bytes
 
+from .config import LEXICON_CLASS_SOURCES
 from .lookup import KeyTable
 from .safe_write import open_output
 
@@ -31,6 +40,8 @@ MAX_LENGTH = 8  # longer dictionary entries are mostly idioms and names of laws
 NAME_CLASSES = {"nr": 0, "nrt": 0, "nrfg": 0, "ns": 1, "nt": 2, "nz": 3}  # person, place, organisation, other
 TABLE = Path(__file__).with_name("data") / "jieba_words.safetensors"
 FORMAT = 1
+CLASS_SOURCES = LEXICON_CLASS_SOURCES  # where a word's name class comes from (ModelConfig.lexicon_classes)
+LAC_CLASSES = TABLE.with_name("lac_word_classes.safetensors")
 
 
 class WordTable:
@@ -196,15 +207,71 @@ def read(path: Path) -> WordTable:
     return WordTable.stored(keys, values, int(metadata["total"]))
 
 
-@lru_cache(maxsize=1)
-def shipped() -> WordTable:
-    """The table made from jieba's dictionary, loaded once."""
-    return read(TABLE)
+def keys_digest(table: WordTable) -> str:
+    """sha256 of the table's keys, which a class file must have been made for."""
+    return hashlib.sha256(table.keys.encode("utf-8")).hexdigest()
+
+
+def class_bytes(classed: WordTable, base: WordTable) -> np.ndarray:
+    """One uint8 per key of ``base``: ``classed``'s name class + 1 for words, 0 otherwise.
+
+    ``classed`` must hold the same keys, words and counts as ``base`` (the same dictionary with
+    other parts of speech), so that its classes line up key for key."""
+    if classed.keys != base.keys or not np.array_equal(classed.packed >> 3, base.packed >> 3):
+        raise ValueError("the classed dictionary must hold the same words and counts as the table's")
+    return (classed.packed & 7).astype(np.uint8)
+
+
+def save_classes(classes: np.ndarray, base: WordTable, path: str | Path, source: str) -> None:
+    """Write a class file for ``base`` (see the module docstring), written as :func:`save` writes."""
+    metadata = {"format": str(FORMAT), "source": source, "keys_sha256": keys_digest(base)}
+    with open_output(str(path), sys.stdout, binary=True) as out:
+        out.write(save_bytes({"classes": np.ascontiguousarray(classes, dtype=np.uint8)}, metadata=metadata))
+
+
+def with_classes(base: WordTable, path: Path) -> WordTable:
+    """``base`` with each word's name class read from the class file at ``path``."""
+    try:
+        with safe_open(str(path), framework="np") as stored:
+            metadata = stored.metadata() or {}
+            classes = stored.get_tensor("classes")
+    except SafetensorError as error:
+        raise ValueError(f"{path}: word classes are damaged ({error})") from None
+    if metadata.get("format") != str(FORMAT) or metadata.get("keys_sha256") != keys_digest(base):
+        raise ValueError(f"{path}: word classes were made for another word table")
+    if classes.dtype != np.uint8 or classes.shape != base.packed.shape or int(classes.max(initial=0)) > 7:
+        raise ValueError(f"{path}: word classes are damaged (expected one byte per key)")
+    words = base.packed >= 8  # bare prefixes stay 0
+    packed = np.where(words, (base.packed & ~np.uint32(7)) | classes.astype(np.uint32), base.packed)
+    return WordTable.stored(base.keys, packed.astype(np.uint32), base.total)
+
+
+@lru_cache(maxsize=len(CLASS_SOURCES))
+def shipped(classes: str = "jieba") -> WordTable:
+    """The table made from jieba's dictionary, with the name classes of ``classes``, loaded once."""
+    if classes == "jieba":
+        return read(TABLE)
+    if classes == "lac":
+        return with_classes(shipped("jieba"), LAC_CLASSES)
+    raise ValueError(f"word classes must be one of {', '.join(CLASS_SOURCES)}, got {classes!r}")
+
+
+def _main(arguments: list[str]) -> None:
+    if len(arguments) == 2:
+        dictionary, out = Path(arguments[0]), arguments[1]
+        save(build(dictionary), out, source=f"{dictionary.name}, sha256 {_file_digest(dictionary)}")
+    elif len(arguments) == 3 and arguments[0] == "--classes":
+        dictionary, out = Path(arguments[1]), arguments[2]
+        base = shipped()
+        save_classes(class_bytes(build(dictionary), base), base, out, source=f"{dictionary.name}, sha256 {_file_digest(dictionary)}")
+    else:
+        sys.exit("usage: python -m nertag.word_table JIEBA_DICT.TXT OUT\n"
+                 "       python -m nertag.word_table --classes CLASSED_DICT.TXT OUT")
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: python -m nertag.word_table JIEBA_DICT.TXT OUT")
-    dictionary = Path(sys.argv[1])
-    digest = hashlib.sha256(dictionary.read_bytes()).hexdigest()
-    save(build(dictionary), sys.argv[2], source=f"{dictionary.name}, sha256 {digest}")
+    _main(sys.argv[1:])

@@ -127,3 +127,21 @@ def test_a_key_table_refuses_repeated_keys() -> None:
 
     with pytest.raises(ValueError, match="distinct"):
         KeyTable(np.array([3, 5, 3], dtype=np.int64))
+
+
+def test_a_model_reads_the_lexicon_classes_its_config_names(zh_path: Path) -> None:
+    from nertag.config import ModelConfig
+    from nertag.lexicon import lexicon_features
+
+    sentences = read_conll(zh_path)
+    tags = tag_set({s.label for x in sentences for s in spans(x.tags)}, Scheme("BIOES"))
+    tokens = TokenTable([list("华为和微软在郑州")])
+    encoded = {}
+    for classes in ("jieba", "lac"):
+        config = tiny_config(sentences, lexicon=True, lexicon_classes=classes)
+        assert ModelConfig.from_json(config.to_json()) == config
+        assert ("lexicon_classes" in config.to_json()) == (classes == "lac")  # jieba's: as models before the choice
+        features = FeatureEncoder.fit([s.tokens for s in sentences], tags, config)
+        encoded[classes] = features._token_features()["lexicon"](tokens)
+        assert torch.equal(encoded[classes], lexicon_features(tokens.per_sentence, classes))
+    assert not torch.equal(encoded["jieba"], encoded["lac"])

@@ -137,6 +137,8 @@ def test_architecture_options_that_differ_are_refused(zh_model_dir: Path) -> Non
         finetune_config(initial, "zh", {"hidden_size": 99})
     same = finetune_config(initial, "zh", {"hidden_size": initial.hidden_size, "min_bigram_count": 7, "dropout": 0.2})
     assert same.min_bigram_count == 7 and same.dropout == 0.2 and same.hidden_size == initial.hidden_size
+    # The lexicon's source of name classes changes what its cells say, not how many there are.
+    assert finetune_config(initial, "zh", {"lexicon_classes": "lac"}).lexicon_classes == "lac"
     assert isinstance(same, ModelConfig)
 
 

@@ -48,3 +48,16 @@ def test_words_never_cross_sentences() -> None:
     assert apart.shape == together.shape
     assert together[0].any() and not apart[0].any()  # 郑 alone begins no word
     assert torch.equal(apart[1:], lexicon_features([list("州市")]))
+
+
+def test_lac_classes_change_only_the_name_class_cells() -> None:
+    sentence = [list("华为和微软在郑州市出生")]
+    jieba, lac = lexicon_features(sentence), lexicon_features(sentence, "lac")
+    length_cells = [role * CELLS_PER_ROLE + bucket for role in range(3) for bucket in range(LENGTH_BUCKETS)]
+    assert torch.equal(jieba[:, length_cells], lac[:, length_cells])
+    organisation = NAME_CLASSES["nt"]
+    # 华为: a person to jieba, an organisation to LAC.
+    assert jieba[0, cell(BEGIN, PERSON)] > 0 and jieba[0, cell(BEGIN, organisation)] == 0
+    assert lac[0, cell(BEGIN, organisation)] > 0 and lac[0, cell(BEGIN, PERSON)] == 0
+    assert lac[3, cell(BEGIN, organisation)] > 0 and lac[4, cell(END, organisation)] > 0  # 微软
+    assert lac[6, cell(BEGIN, PLACE)] > 0  # 郑州市 stays a place

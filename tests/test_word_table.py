@@ -78,3 +78,40 @@ def test_the_shipped_table_is_jiebas_dictionary() -> None:
     shipped = word_table.shipped()
     assert shipped.total == expected.total
     assert shipped.values == expected.values
+
+
+def test_lac_classes_keep_jiebas_words_and_counts_and_change_only_classes() -> None:
+    jieba_table, lac_table = word_table.shipped("jieba"), word_table.shipped("lac")
+    assert lac_table.keys == jieba_table.keys and lac_table.total == jieba_table.total
+    assert np.array_equal(lac_table.packed >> 3, jieba_table.packed >> 3)
+    assert not lac_table.packed[jieba_table.packed < 8].any()  # bare prefixes stay prefixes
+    organisation = word_table.NAME_CLASSES["nt"]
+    values = lac_table.values
+    # jieba calls 华为 a person and 微软 an adjective; LAC, tagging each word alone, organisations.
+    assert WordTable.name_class(jieba_table.values["华为"]) == word_table.NAME_CLASSES["nr"]
+    assert WordTable.name_class(values["华为"]) == organisation
+    assert WordTable.name_class(values["微软"]) == organisation
+    assert WordTable.name_class(values["郑州"]) == word_table.NAME_CLASSES["ns"]
+    assert WordTable.name_class(values["出生"]) == -1
+    with pytest.raises(ValueError, match="word classes must be one of jieba, lac"):
+        word_table.shipped("hanlp")
+
+
+def test_class_files_are_made_for_one_table_and_refused_for_another(tmp_path: Path) -> None:
+    dictionary = tmp_path / "dict.txt"
+    dictionary.write_text("郑州市 120 ns\n华为 300 nr\n出生 50 v\n", encoding="utf-8")
+    base = build(dictionary)
+    classed_dictionary = tmp_path / "classed.txt"
+    classed_dictionary.write_text("郑州市 120 ns\n华为 300 nt\n出生 50\n", encoding="utf-8")
+    classes = word_table.class_bytes(build(classed_dictionary), base)
+    word_table.save_classes(classes, base, tmp_path / "classes.safetensors", source="test")
+    table = word_table.with_classes(base, tmp_path / "classes.safetensors")
+    assert WordTable.name_class(table.values["华为"]) == word_table.NAME_CLASSES["nt"]
+    assert WordTable.count(table.values["华为"]) == 300
+    assert WordTable.name_class(table.values["出生"]) == -1 and table.values["郑州"] == 0
+    other_dictionary = tmp_path / "other.txt"
+    other_dictionary.write_text("郑州市 120 ns\n华为 300 nr\n出生 51 v\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="same words and counts"):
+        word_table.class_bytes(build(other_dictionary), base)
+    with pytest.raises(ValueError, match="made for another word table"):
+        word_table.with_classes(WordTable({"郑州": 8}, 1), tmp_path / "classes.safetensors")
