@@ -1,7 +1,8 @@
 """Entity F1 of `nertag tag` on raw text: a character corpus's sentences, one a line, tagged as a user
 tags a file, scored against the corpus's gold entities.
 
-    python benchmarks/raw_text_f1.py ../shared/corpora/msra/test.bioes [--model M] [--precision auto]
+    python benchmarks/raw_text_f1.py ../shared/corpora/msra/test.bioes [--model M] [--precision auto] \
+        [--tag-options "--dictionary FILE --policy gaps"]
 
 Unlike `nertag score --model`, which hands the model the gold tokens, this goes through the whole
 path a user meets: the CLI, sentence splitting, tokenization and, with no --model, the default of
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--label-map", action="append", default=[])
+    parser.add_argument("--tag-options", default="", help="more `nertag tag` options, split as a shell would")
     args = parser.parse_args()
     gold = relabel_corpus(read_conll(args.gold), parse_label_map(args.label_map))
     if any(len(t) != 1 for s in gold for t in s.tokens):
@@ -43,6 +46,7 @@ def main() -> None:
         command = [sys.executable, "-m", "nertag", "tag", str(source), "--precision", args.precision]
         if args.model:
             command += ["--model", args.model]
+        command += shlex.split(args.tag_options)
         done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                               capture_output=True, text=True, check=True)
     records = [json.loads(line) for line in done.stdout.splitlines()]
