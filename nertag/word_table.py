@@ -246,14 +246,18 @@ def with_classes(base: WordTable, path: Path) -> WordTable:
     return WordTable.stored(base.keys, packed.astype(np.uint32), base.total)
 
 
-@lru_cache(maxsize=len(CLASS_SOURCES))
 def shipped(classes: str = "jieba") -> WordTable:
     """The table made from jieba's dictionary, with the name classes of ``classes``, loaded once."""
-    if classes == "jieba":
-        return read(TABLE)
+    if classes not in CLASS_SOURCES:
+        raise ValueError(f"word classes must be one of {', '.join(CLASS_SOURCES)}, got {classes!r}")
+    return _load_shipped(classes)  # one cache entry per source, however the caller names it
+
+
+@lru_cache(maxsize=len(CLASS_SOURCES))
+def _load_shipped(classes: str) -> WordTable:
     if classes == "lac":
         return with_classes(shipped("jieba"), LAC_CLASSES)
-    raise ValueError(f"word classes must be one of {', '.join(CLASS_SOURCES)}, got {classes!r}")
+    return read(TABLE)
 
 
 def _main(arguments: list[str]) -> None:

@@ -82,6 +82,7 @@ def test_the_shipped_table_is_jiebas_dictionary() -> None:
 
 def test_lac_classes_keep_jiebas_words_and_counts_and_change_only_classes() -> None:
     jieba_table, lac_table = word_table.shipped("jieba"), word_table.shipped("lac")
+    assert word_table.shipped() is jieba_table  # loaded once, however it is asked for
     assert lac_table.keys == jieba_table.keys and lac_table.total == jieba_table.total
     assert np.array_equal(lac_table.packed >> 3, jieba_table.packed >> 3)
     assert not lac_table.packed[jieba_table.packed < 8].any()  # bare prefixes stay prefixes
