@@ -30,6 +30,7 @@ def main() -> int:
     args = parser.parse_args()
     lac = load_lac()
     found: dict[str, int] = {}
+    number = 0
     with args.dictionary.open(encoding="utf-8") as lines, args.out.open("w", encoding="utf-8") as out:
         for number, line in enumerate(lines, 1):
             parts = line.split()

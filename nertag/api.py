@@ -183,7 +183,7 @@ def fit(
 
     ``init`` (a built-in name such as ``"zh-general"`` or a model folder) fine-tunes that model
     (:mod:`nertag.finetune`): its architecture and vocabularies are kept, so ``model_options`` may
-    only change min counts, dropout and the tag style, or lower ``hidden_size`` (a narrower model
+    only change min counts, dropout, the tag style and ``lexicon_classes``, or lower ``hidden_size`` (a narrower model
     keeping the encoder's most used units, :mod:`nertag.narrow`); its labels missing from ``train`` are dropped unless
     ``keep_labels``. ``out`` may not be its folder.
 

@@ -119,6 +119,8 @@ class ModelConfig:
             raise ValueError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
         if self.lexicon_classes not in LEXICON_CLASS_SOURCES:
             raise ValueError(f"lexicon_classes must be one of {', '.join(LEXICON_CLASS_SOURCES)}, got {self.lexicon_classes!r}")
+        if self.lexicon_classes != "jieba" and not self.lexicon:
+            raise ValueError(f"lexicon_classes {self.lexicon_classes!r} needs the lexicon features (--lexicon; lexicon=True from Python)")
         if not 0.0 <= self.dropout < 1.0 or not 0.0 <= self.word_dropout < 1.0:
             raise ValueError("dropout and word_dropout must lie in [0, 1)")
         for spec in dataclasses.fields(self):

@@ -35,11 +35,11 @@ from .vocab import Vocab
 
 log = logging.getLogger(__name__)
 
-# Settings that leave the network's shape and meaning alone: they pick which new items join the
-# vocabularies, or regularise training. Every other ModelConfig field is the architecture, which
+# Settings a fine-tuning run may change, since they shape no weight: they pick which new items join
+# the vocabularies, regularise training, or pick which style rows tagging reads (tag_style).
+# lexicon_classes changes what the lexicon's name-class cells say, not their number, so training
+# can teach the network the new meaning. Every other ModelConfig field is the architecture, which
 # fine-tuning takes from the initial model.
-# Settings a fine-tuning run may change: they shape no weight (tag_style only picks which style rows tagging reads).
-# lexicon_classes changes what the name-class cells of the lexicon say, not their number.
 TUNABLE = frozenset({
     "min_word_count", "min_bigram_count", "min_segment_count", "dropout", "word_dropout", "tag_style", "lexicon_classes",
 })

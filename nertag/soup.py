@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import dataclasses
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,6 +20,11 @@ import torch
 
 from .errors import ModelError
 from .finetune import TUNABLE, check_out_is_not_init, init_directory
+
+# Settings a soup's ingredients may differ in: they shape no weight, and the first's are kept.
+# lexicon_classes may change under --init but not here: weights trained to read jieba's classes
+# and weights trained to read LAC's do not average into either.
+MAY_DIFFER = TUNABLE - {"lexicon_classes"}
 from .safe_write import check_folder_target
 from .serialize import CONFIG, load, save
 from .tagger import Tagger
@@ -26,10 +32,8 @@ from .tagger import Tagger
 
 def _same_model(first: Tagger, other: Tagger, name: str, first_name: str) -> None:
     """Raise ModelError naming what differs between two ingredients, if anything but weights does."""
-    # Settings that shape no weight (dropout, vocabulary cut-offs, tag style) may differ; the first's are kept.
-    differing = sorted(
-        k for k, v in other.config.to_json().items() if k not in TUNABLE and first.config.to_json().get(k) != v
-    )
+    mine, theirs = dataclasses.asdict(first.config), dataclasses.asdict(other.config)  # every field, defaults too
+    differing = sorted(k for k, v in theirs.items() if k not in MAY_DIFFER and mine[k] != v)
     if differing:
         raise ModelError(f"{name}: its config differs from {first_name}'s ({', '.join(differing)}); only models "
                          "trained from one start with the same options can be averaged")

@@ -231,16 +231,21 @@ def save_classes(classes: np.ndarray, base: WordTable, path: str | Path, source:
 
 def with_classes(base: WordTable, path: Path) -> WordTable:
     """``base`` with each word's name class read from the class file at ``path``."""
+    if not path.is_file():
+        raise ValueError(f"{path}: the word classes file is missing; reinstall nertag")
     try:
         with safe_open(str(path), framework="np") as stored:
             metadata = stored.metadata() or {}
             classes = stored.get_tensor("classes")
     except SafetensorError as error:
         raise ValueError(f"{path}: word classes are damaged ({error})") from None
-    if metadata.get("format") != str(FORMAT) or metadata.get("keys_sha256") != keys_digest(base):
+    if metadata.get("format") != str(FORMAT):
+        raise ValueError(f"{path}: word classes format {metadata.get('format')!r}, expected {FORMAT}")
+    if metadata.get("keys_sha256") != keys_digest(base):
         raise ValueError(f"{path}: word classes were made for another word table")
-    if classes.dtype != np.uint8 or classes.shape != base.packed.shape or int(classes.max(initial=0)) > 7:
-        raise ValueError(f"{path}: word classes are damaged (expected one byte per key)")
+    highest = max(NAME_CLASSES.values()) + 1
+    if classes.dtype != np.uint8 or classes.shape != base.packed.shape or int(classes.max(initial=0)) > highest:
+        raise ValueError(f"{path}: word classes are damaged (expected one byte, 0 to {highest}, per key)")
     words = base.packed >= 8  # bare prefixes stay 0
     packed = np.where(words, (base.packed & ~np.uint32(7)) | classes.astype(np.uint32), base.packed)
     return WordTable.stored(base.keys, packed.astype(np.uint32), base.total)

@@ -145,3 +145,20 @@ def test_a_model_reads_the_lexicon_classes_its_config_names(zh_path: Path) -> No
         encoded[classes] = features._token_features()["lexicon"](tokens)
         assert torch.equal(encoded[classes], lexicon_features(tokens.per_sentence, classes))
     assert not torch.equal(encoded["jieba"], encoded["lac"])
+
+
+def test_a_model_on_lac_classes_is_saved_and_loaded_with_them(zh_path: Path, tmp_path: Path) -> None:
+    from nertag.config import TrainConfig
+    from nertag.lexicon import lexicon_features
+    from nertag.serialize import load, save
+    from nertag.train import train
+
+    sentences = read_conll(zh_path)
+    config = tiny_config(sentences, lexicon=True, lexicon_classes="lac")
+    tagger, _ = train(sentences, sentences, config, TrainConfig(epochs=1, ema_decay=0.0))
+    loaded = load(save(tagger, tmp_path / "lac"))
+    assert loaded.config.lexicon_classes == "lac"
+    tokens = TokenTable([list("华为在郑州")])
+    assert torch.equal(loaded.features._token_features()["lexicon"](tokens), lexicon_features(tokens.per_sentence, "lac"))
+    with pytest.raises(ValueError, match="needs the lexicon features"):
+        tiny_config(sentences, lexicon=False, lexicon_classes="lac")

@@ -88,3 +88,16 @@ def test_whole_number_tensors_must_agree() -> None:
     assert torch.equal(same["w"], torch.tensor([2.0, 4.0])) and torch.equal(same["n"], torch.tensor([2]))
     with pytest.raises(ModelError, match="n differ"):
         averaged_weights([{"n": torch.tensor([2])}, {"n": torch.tensor([3])}])
+
+
+def test_models_reading_other_lexicon_classes_are_not_averaged() -> None:
+    from types import SimpleNamespace
+
+    from nertag.config import ModelConfig
+    from nertag.soup import _same_model
+
+    jieba = SimpleNamespace(config=ModelConfig(token_unit="char", lexicon=True), features=None)
+    lac = SimpleNamespace(config=ModelConfig(token_unit="char", lexicon=True, lexicon_classes="lac"), features=None)
+    for first, other in ((jieba, lac), (lac, jieba)):  # config.json omits jieba's: both orders must be caught
+        with pytest.raises(ModelError, match="lexicon_classes"):
+            _same_model(first, other, "b", "a")  # type: ignore[arg-type]

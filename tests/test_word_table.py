@@ -116,3 +116,18 @@ def test_class_files_are_made_for_one_table_and_refused_for_another(tmp_path: Pa
         word_table.class_bytes(build(other_dictionary), base)
     with pytest.raises(ValueError, match="made for another word table"):
         word_table.with_classes(WordTable({"郑州": 8}, 1), tmp_path / "classes.safetensors")
+
+
+@pytest.mark.parametrize("damage", ["class 5", "format", "missing"])
+def test_a_damaged_or_missing_class_file_is_named_in_one_line(tmp_path: Path, damage: str) -> None:
+    base = WordTable({"郑州": 8 * 3, "华为": 8 * 5}, 8)
+    path = tmp_path / "classes.safetensors"
+    word_table.save_classes(np.array([1, 5 if damage == "class 5" else 3], dtype=np.uint8), base, path, source="test")
+    if damage == "format":
+        metadata = {"format": "9", "source": "test", "keys_sha256": word_table.keys_digest(base)}
+        save_file({"classes": np.array([1, 3], dtype=np.uint8)}, str(path), metadata=metadata)
+    if damage == "missing":
+        path.unlink()
+    with pytest.raises(ValueError, match=str(path)) as refused:
+        word_table.with_classes(base, path)
+    assert "\n" not in str(refused.value)
