@@ -4,6 +4,8 @@ resumes like any model."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import logging
 from pathlib import Path
@@ -137,8 +139,12 @@ def test_architecture_options_that_differ_are_refused(zh_model_dir: Path) -> Non
         finetune_config(initial, "zh", {"hidden_size": 99})
     same = finetune_config(initial, "zh", {"hidden_size": initial.hidden_size, "min_bigram_count": 7, "dropout": 0.2})
     assert same.min_bigram_count == 7 and same.dropout == 0.2 and same.hidden_size == initial.hidden_size
-    # The lexicon's source of name classes changes what its cells say, not how many there are.
-    assert finetune_config(initial, "zh", {"lexicon_classes": "lac"}).lexicon_classes == "lac"
+    # The lexicon's source of name classes changes what its cells say, not how many there are;
+    # a model without the lexicon has no cells for it to change.
+    with_lexicon = dataclasses.replace(initial, lexicon=True)
+    assert finetune_config(with_lexicon, "zh", {"lexicon_classes": "lac"}).lexicon_classes == "lac"
+    with pytest.raises(ValueError, match="needs the lexicon features"):
+        finetune_config(dataclasses.replace(initial, lexicon=False), "zh", {"lexicon_classes": "lac"})
     assert isinstance(same, ModelConfig)
 
 
