@@ -10,9 +10,9 @@ thing in each.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-import dataclasses
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,14 +20,14 @@ import torch
 
 from .errors import ModelError
 from .finetune import TUNABLE, check_out_is_not_init, init_directory
+from .safe_write import check_folder_target
+from .serialize import CONFIG, load, save
+from .tagger import Tagger
 
 # Settings a soup's ingredients may differ in: they shape no weight, and the first's are kept.
 # lexicon_classes may change under --init but not here: weights trained to read jieba's classes
 # and weights trained to read LAC's do not average into either.
 MAY_DIFFER = TUNABLE - {"lexicon_classes"}
-from .safe_write import check_folder_target
-from .serialize import CONFIG, load, save
-from .tagger import Tagger
 
 
 def _same_model(first: Tagger, other: Tagger, name: str, first_name: str) -> None:
