@@ -136,6 +136,8 @@ _STYLE_HELP = "With --model trained with --style-dim: tag in the style of this t
 @click.option("--keep-labels", is_flag=True, help="With --init: keep the initial model's labels that TRAIN lacks (by default they are dropped).")
 @click.option("--teacher", default=None, help="Distil: also learn this model's tag posteriors at every training token (built-in name or folder; same labels and scheme), e.g. a narrow student from a wide teacher.")
 @click.option("--teacher-weight", type=float, default=None, help="With --teacher: the share of the loss spent matching it.  [default: 0.5]")
+@click.option("--swap-names", type=click.Path(), default=None, help="A name<TAB>LABEL list (as --dictionary): also train on copies of sentences with their entities' names swapped for listed names of the same label, so the model learns names it never saw and to read their context.")
+@click.option("--swap-rate", type=float, default=None, help="With --swap-names: the share of sentences (holding an entity of a listed label) that get a swapped copy.  [default: 0.3]")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
 @click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)
@@ -211,9 +213,9 @@ def train_command(
         train=train_paths, out=out_dir, dev=dev_path, label_map=parse_label_map(label_maps), dev_fraction=options["dev_fraction"], tag_column=options["tag_column"],
         weights_dtype=options["weights_dtype"], pretrained={table: path for table, path in files.items() if path},
         init=options["init"], keep_labels=options["keep_labels"], teacher=options["teacher"], folder=os.getcwd(),
-        encoding=options["encoding"],
+        encoding=options["encoding"], **_swaps(options["swap_names"], options["swap_rate"]),
     )
-    _check_plot(options["plot_path"], out_dir, [*train_paths, dev_path, *job.pretrained.values(), options["init"], options["teacher"]])
+    _check_plot(options["plot_path"], out_dir, [*train_paths, dev_path, *job.pretrained.values(), options["init"], options["teacher"], options["swap_names"]])
 
     def configure(sentences: Any) -> ModelConfig:
         return default_config(
@@ -229,6 +231,15 @@ def train_command(
     if options["init"] is not None:
         configure = _init_configure(options["init"], options)
     _run_training(job, configure, settings, options["plot_path"], resume=False)
+
+
+def _swaps(names: str | None, rate: float | None) -> dict[str, Any]:
+    """--swap-names and --swap-rate as TrainingJob fields: a share of 0.3 by default; a rate alone is refused."""
+    if names is None:
+        if rate is not None:
+            raise click.UsageError("--swap-rate needs --swap-names")
+        return {}
+    return {"swap_names": names, "swap_rate": 0.3 if rate is None else rate}
 
 
 def _teacher_weight(teacher: str | None, weight: float | None) -> float:

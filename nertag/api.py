@@ -169,6 +169,8 @@ def fit(
     keep_labels: bool = False,
     teacher: "str | Path | Tagger | None" = None,
     encoding: str = "utf-8",
+    swap_names: str | Path | None = None,
+    swap_rate: float = 0.3,
     **model_options: object,
 ) -> Tagger:
     """Train a model in this process and return it; save it to ``out`` when given.
@@ -190,8 +192,11 @@ def fit(
     ``teacher`` (a model, a built-in name or a folder, decoding the same tags) distils it into the
     new model (:mod:`nertag.distill`), with ``settings.teacher_weight`` or else 0.5. Column files
     are read in ``encoding``.
+
+    ``swap_names`` (a ``name<TAB>LABEL`` file) also trains on copies of a ``swap_rate`` share of
+    the sentences with their entities' names swapped for listed ones (:mod:`nertag.name_swap`).
     """
-    from .commands.train import load_teacher, read_sources, training_facts, with_styles
+    from .commands.train import load_teacher, name_swapped, read_sources, swap_facts, training_facts, with_styles
     from .config import TrainConfig
     from .finetune import check_out_is_not_init, finetune_config, load_initial
     from .safe_write import check_folder_target
@@ -225,11 +230,18 @@ def fit(
         else default_config(train_sentences, **model_options)
     )
     config, train_sentences = with_styles(config, sources, train_sentences)
-    tagger, history = run_training(train_sentences, dev_sentences, config, settings, init=initial, teacher=teacher)
+    if swap_names is not None and not 0 < swap_rate <= 1:
+        raise ValueError(f"swap_rate: expected a number in (0, 1], got {swap_rate!r}")
+    copies = name_swapped(swap_names, swap_rate, train_sentences, config, settings.seed)
+    tagger, history = run_training(
+        [*train_sentences, *copies], dev_sentences, config, settings, init=initial, teacher=teacher
+    )
     if model_folder is not None:
         facts = training_facts(sources, dev_name, train_sentences, mapping, history, settings, {}, initial, tagger)
         if teacher is not None:
             facts["teacher"] = teacher_name
+        if swap_names is not None:
+            facts["name_swaps"] = swap_facts(swap_names, swap_rate, copies)
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=weights_dtype)
     return tagger
 

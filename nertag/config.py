@@ -270,6 +270,10 @@ class TrainingJob:
     # so that --resume finds them from anywhere; None: the current folder, whatever it is then.
     folder: str | None = None
     encoding: str = "utf-8"  # of the column files (train and dev)
+    # A name<TAB>LABEL list (nertag.name_swap): this share of the training sentences holding an
+    # entity of its labels is also trained on as a copy with those entities' names swapped.
+    swap_names: str | None = None
+    swap_rate: float = 0.0
 
     def __post_init__(self) -> None:
         trains = (self.train,) if isinstance(self.train, str) else tuple(self.train)
@@ -288,6 +292,13 @@ class TrainingJob:
                 raise ValueError("pretrained vectors and an initial model (init) both fill the embedding tables; give one of them")
         elif self.keep_labels:
             raise ValueError("keep_labels keeps the labels of an initial model; give init too")
+        if self.swap_names is not None:
+            object.__setattr__(self, "swap_names", os.fspath(self.swap_names))
+        if isinstance(self.swap_rate, bool) or not isinstance(self.swap_rate, numbers.Real) or not 0 <= self.swap_rate <= 1:
+            raise ValueError(f"swap_rate: expected a number in [0, 1], got {self.swap_rate!r}")
+        object.__setattr__(self, "swap_rate", float(self.swap_rate))
+        if (self.swap_names is None) != (self.swap_rate == 0):
+            raise ValueError("swap_names and swap_rate go together: a list of names and a share of sentences above 0")
         from .text_input import check_encoding
 
         object.__setattr__(self, "encoding", check_encoding(self.encoding))  # an unknown one is refused now
@@ -319,6 +330,7 @@ class TrainingJob:
             dev=path(self.dev) if self.dev is not None else None,
             pretrained={table: path(p) for table, p in self.pretrained.items()},
             init=model(self.init), teacher=model(self.teacher),
+            swap_names=path(self.swap_names) if self.swap_names is not None else None,
         )
 
     @classmethod

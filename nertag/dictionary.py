@@ -46,7 +46,7 @@ class PhraseDictionary:
         """A TSV (``phrase<TAB>LABEL``) or JSON-lines (``{"phrase": ..., "label": ...}``) file; a
         later entry for the same phrase replaces an earlier one. Blank lines and ``#`` lines are skipped."""
         source = os.fspath(path)
-        return cls(_entries(read_text(path), source), source)
+        return cls(read_entries(path), source)
 
     def matches(self, text: str) -> list[Entity]:
         """Every phrase occurrence in ``text``, leftmost-longest, as entities with ``source`` "dictionary"."""
@@ -57,6 +57,13 @@ class PhraseDictionary:
             start = last + 1 - length
             found.append(Entity(start, last + 1, label, text[start : last + 1], None, SOURCE))
         return found
+
+
+def read_entries(path: str | os.PathLike) -> Iterable[tuple[str, str]]:
+    """The (phrase, label) entries of a dictionary file, in file order; a bad line is named by
+    file and line (:class:`~nertag.errors.InputError`)."""
+    source = os.fspath(path)
+    return _entries(read_text(path), source)
 
 
 def _entries(data: str, source: str) -> Iterable[tuple[str, str]]:

@@ -16,8 +16,9 @@ from ..distributed import World, everywhere, on_main
 from ..errors import InputError
 from ..finetune import InitialModel, check_out_is_not_init, init_facts, load_initial
 from ..model import main_style, style_id
+from ..name_swap import read_names, swapped_copies
 from ..safe_write import check_folder_target, remove_own_folder
-from ..schemes import label_of
+from ..schemes import label_of, spans
 from ..serialize import save
 from ..tagger import Tagger
 from ..train import train
@@ -56,9 +57,10 @@ def train_from_files(
     kept = init.labels if init is not None and init.keep_labels else []
     train_sentences, dev_sentences, dev_name = everywhere(world, lambda: read_corpora(job, settings.seed, kept))
     config, train_sentences = with_styles(configure(train_sentences), job.train, train_sentences)
+    copies = everywhere(world, lambda: name_swapped(job.swap_names, job.swap_rate, train_sentences, config, settings.seed))
     teacher = everywhere(world, lambda: load_teacher(job.teacher, settings.device)) if job.teacher is not None else None
     tagger, history = train(
-        train_sentences, dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
+        [*train_sentences, *copies], dev_sentences, config, settings, pretrained=job.pretrained, hooks=hooks,
         checkpointing=Checkpointing(checkpoint, job, resume), world=world, init=init, teacher=teacher,
     )
     facts = training_facts(
@@ -66,6 +68,8 @@ def train_from_files(
     )
     if job.teacher is not None:
         facts["teacher"] = os.path.basename(os.path.normpath(job.teacher))
+    if job.swap_names is not None:
+        facts["name_swaps"] = swap_facts(job.swap_names, job.swap_rate, copies)
 
     def write() -> None:
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=job.weights_dtype)
@@ -73,6 +77,29 @@ def train_from_files(
 
     on_main(world, write)
     return tagger, history
+
+
+def name_swapped(
+    names_path: str | os.PathLike | None, rate: float, sentences: Sequence[Sentence], config: ModelConfig, seed: int
+) -> list[Sentence]:
+    """Name-swapped copies of the training sentences (:mod:`nertag.name_swap`); none without
+    ``names_path``. A list sharing no label with the corpora is refused: it would swap nothing."""
+    if names_path is None:
+        return []
+    char_unit = config.token_unit == "char"
+    names = read_names(names_path, char_unit)
+    labels = {span.label for s in sentences for span in spans(s.tags)}
+    if not labels & set(names):
+        raise InputError(
+            os.fspath(names_path), None,
+            f"lists names labelled {', '.join(sorted(names))}, and the training corpora label {', '.join(sorted(labels))}: no name would be swapped in",
+        )
+    return swapped_copies(sentences, names, rate, seed, char_unit)
+
+
+def swap_facts(names_path: str | os.PathLike, rate: float, copies: Sequence[Sentence]) -> dict[str, object]:
+    """What config.json records of a run's name swaps."""
+    return {"names": os.path.basename(os.fspath(names_path)), "rate": rate, "copies": len(copies)}
 
 
 def with_styles(
