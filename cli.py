@@ -234,12 +234,12 @@ def train_command(
 
 
 def _swaps(names: str | None, rate: float | None) -> dict[str, Any]:
-    """--swap-names and --swap-rate as TrainingJob fields: a share of 0.3 by default; a rate alone is refused."""
+    """--swap-names and --swap-rate as TrainingJob fields (its default share when no rate); a rate alone is refused."""
     if names is None:
         if rate is not None:
             raise click.UsageError("--swap-rate needs --swap-names")
         return {}
-    return {"swap_names": names, "swap_rate": 0.3 if rate is None else rate}
+    return {"swap_names": names, "swap_rate": rate}
 
 
 def _teacher_weight(teacher: str | None, weight: float | None) -> float:

@@ -170,7 +170,7 @@ def fit(
     teacher: "str | Path | Tagger | None" = None,
     encoding: str = "utf-8",
     swap_names: str | Path | None = None,
-    swap_rate: float = 0.3,
+    swap_rate: float | None = None,
     **model_options: object,
 ) -> Tagger:
     """Train a model in this process and return it; save it to ``out`` when given.
@@ -193,8 +193,9 @@ def fit(
     new model (:mod:`nertag.distill`), with ``settings.teacher_weight`` or else 0.5. Column files
     are read in ``encoding``.
 
-    ``swap_names`` (a ``name<TAB>LABEL`` file) also trains on copies of a ``swap_rate`` share of
-    the sentences with their entities' names swapped for listed ones (:mod:`nertag.name_swap`).
+    ``swap_names`` (a ``name<TAB>LABEL`` file) also trains on copies of a ``swap_rate`` share
+    (default 0.3) of the sentences with their entities' names swapped for listed ones
+    (:mod:`nertag.name_swap`).
     """
     from .commands.train import load_teacher, name_swapped, read_sources, swap_facts, training_facts, with_styles
     from .config import TrainConfig
@@ -230,8 +231,8 @@ def fit(
         else default_config(train_sentences, **model_options)
     )
     config, train_sentences = with_styles(config, sources, train_sentences)
-    if swap_names is not None and not 0 < swap_rate <= 1:
-        raise ValueError(f"swap_rate: expected a number in (0, 1], got {swap_rate!r}")
+    if swap_names is None and swap_rate is not None:
+        raise ValueError(f"swap_rate {swap_rate!r} needs swap_names, the list of names to swap in")
     copies = name_swapped(swap_names, swap_rate, train_sentences, config, settings.seed)
     tagger, history = run_training(
         [*train_sentences, *copies], dev_sentences, config, settings, init=initial, teacher=teacher

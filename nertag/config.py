@@ -273,7 +273,7 @@ class TrainingJob:
     # A name<TAB>LABEL list (nertag.name_swap): this share of the training sentences holding an
     # entity of its labels is also trained on as a copy with those entities' names swapped.
     swap_names: str | None = None
-    swap_rate: float = 0.0
+    swap_rate: float | None = None  # with swap_names: 0.3 when not given
 
     def __post_init__(self) -> None:
         trains = (self.train,) if isinstance(self.train, str) else tuple(self.train)
@@ -294,11 +294,11 @@ class TrainingJob:
             raise ValueError("keep_labels keeps the labels of an initial model; give init too")
         if self.swap_names is not None:
             object.__setattr__(self, "swap_names", os.fspath(self.swap_names))
-        if isinstance(self.swap_rate, bool) or not isinstance(self.swap_rate, numbers.Real) or not 0 <= self.swap_rate <= 1:
-            raise ValueError(f"swap_rate: expected a number in [0, 1], got {self.swap_rate!r}")
-        object.__setattr__(self, "swap_rate", float(self.swap_rate))
-        if (self.swap_names is None) != (self.swap_rate == 0):
-            raise ValueError("swap_names and swap_rate go together: a list of names and a share of sentences above 0")
+            from .name_swap import DEFAULT_SWAP_RATE, check_swap_rate
+
+            object.__setattr__(self, "swap_rate", check_swap_rate(DEFAULT_SWAP_RATE if self.swap_rate is None else self.swap_rate))
+        elif self.swap_rate is not None:
+            raise ValueError(f"swap_rate {self.swap_rate!r} needs swap_names, the list of names to swap in")
         from .text_input import check_encoding
 
         object.__setattr__(self, "encoding", check_encoding(self.encoding))  # an unknown one is refused now

@@ -10,6 +10,8 @@ are drawn once, with the run's seed, so a resumed run trains on the same sentenc
 
 from __future__ import annotations
 
+import logging
+import numbers
 import os
 import random
 from dataclasses import replace
@@ -20,19 +22,40 @@ from .dictionary import read_entries
 from .errors import InputError
 from .schemes import Scheme, Span, spans, to_tags
 
+log = logging.getLogger(__name__)
+
+DEFAULT_SWAP_RATE = 0.3  # the share one fine-tuning of zh-general was tried with (BENCHMARKS.md)
+
 
 def read_names(path: str | os.PathLike, char_unit: bool) -> dict[str, list[str]]:
-    """The names of a ``name<TAB>LABEL`` file by label, each once, in file order. A character-unit
-    model reads no space inside a token, so there names holding whitespace are left out."""
-    by_label: dict[str, dict[str, None]] = {}
+    """The names of a ``name<TAB>LABEL`` file by label, each once, in file order, stripped of
+    surrounding spaces. As with ``--dictionary``, a later entry for a name replaces an earlier one.
+    A character-unit model reads no space inside a token, so there names holding one are left out."""
+    labels: dict[str, str] = {}
+    spaced = 0
     for name, label in read_entries(path):
+        name = name.strip()
         if char_unit and any(c.isspace() for c in name):
+            spaced += 1
             continue
-        by_label.setdefault(label, {})[name.strip()] = None
-    named = {label: list(names) for label, names in by_label.items() if names}
+        labels.pop(name, None)  # the later entry's place in the file
+        labels[name] = label
+    named: dict[str, list[str]] = {}
+    for name, label in labels.items():
+        named.setdefault(label, []).append(name)
     if not named:
-        raise InputError(os.fspath(path), None, "holds no name a model of this kind can read")
+        why = f" (its {spaced} names hold spaces, which a character-unit model cannot read)" if spaced else ""
+        raise InputError(os.fspath(path), None, f"holds no name to swap in{why}")
+    if spaced:
+        log.info("%s: %d names holding spaces left out (a character-unit model reads none)", os.fspath(path), spaced)
     return named
+
+
+def check_swap_rate(rate: object) -> float:
+    """The share of sentences to copy, as a float; refused unless a number in (0, 1]."""
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 < rate <= 1:
+        raise ValueError(f"swap_rate: expected a number in (0, 1], got {rate!r}")
+    return float(rate)
 
 
 def swapped_copies(

@@ -3,6 +3,7 @@ names swapped for listed names of the same label, everything else kept, tags and
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from cli import main
 from nertag.config import TrainConfig, TrainingJob
 from nertag.conll import Sentence, read_conll
 from nertag.errors import InputError
-from nertag.name_swap import read_names, swapped_copies
+from nertag.name_swap import check_swap_rate, read_names, swapped_copies
 from nertag.schemes import spans
 
 
@@ -60,15 +61,26 @@ def test_word_unit_names_are_split_at_spaces() -> None:
 
 def test_read_names(tmp_path: Path) -> None:
     path = tmp_path / "names.tsv"
-    path.write_text("腾讯\tORG\n# a comment\nTim Cook\tPER\n腾讯\tORG\n{\"phrase\": \"京津冀\", \"label\": \"LOC\"}\n", encoding="utf-8")
-    assert read_names(path, char_unit=True) == {"ORG": ["腾讯"], "LOC": ["京津冀"]}  # no spaces in a char token
-    assert read_names(path, char_unit=False) == {"ORG": ["腾讯"], "PER": ["Tim Cook"], "LOC": ["京津冀"]}
+    path.write_text(
+        "腾讯 \tORG\n# a comment\nTim Cook\tPER\n腾讯\tORG\n{\"phrase\": \"京津冀\", \"label\": \"LOC\"}\n华为\tPER\n华为\tORG\n",
+        encoding="utf-8",
+    )
+    # Stripped, each once; a later entry wins, as in --dictionary; no spaces inside a char token.
+    assert read_names(path, char_unit=True) == {"ORG": ["腾讯", "华为"], "LOC": ["京津冀"]}
+    assert read_names(path, char_unit=False) == {"ORG": ["腾讯", "华为"], "PER": ["Tim Cook"], "LOC": ["京津冀"]}
     path.write_text("腾讯\tORG\n华为\tB-ORG\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"names\.tsv:2: label 'B-ORG' is a tag"):
         read_names(path, char_unit=True)
     path.write_text("Tim Cook\tPER\n", encoding="utf-8")
-    with pytest.raises(InputError, match="holds no name"):
+    with pytest.raises(InputError, match="holds no name to swap in .its 1 names hold spaces"):
         read_names(path, char_unit=True)
+
+
+def test_the_rate_is_checked_as_the_cli_checks_it() -> None:
+    assert check_swap_rate(1) == 1.0 and isinstance(check_swap_rate(1), float)
+    for bad in (0, -0.1, 1.5, float("nan"), True, "0.3"):
+        with pytest.raises(ValueError, match=r"swap_rate: expected a number in \(0, 1\]"):
+            check_swap_rate(bad)
 
 
 def test_the_job_keeps_its_names_for_resume(tmp_path: Path) -> None:
@@ -76,8 +88,9 @@ def test_the_job_keeps_its_names_for_resume(tmp_path: Path) -> None:
     again = TrainingJob.from_json(json.loads(json.dumps(job.to_json())))
     assert again == job
     assert again.resolved().swap_names == str(tmp_path / "names.tsv")
+    assert TrainingJob(train=("a.bio",), out="m", dev="d.bio", swap_names="n.tsv").swap_rate == 0.3
     for bad in ({"swap_names": "n.tsv", "swap_rate": 0.0}, {"swap_rate": 0.5}, {"swap_names": "n.tsv", "swap_rate": 2.0}):
-        with pytest.raises(ValueError, match="swap_"):
+        with pytest.raises(ValueError, match="swap_rate"):
             TrainingJob(train=("a.bio",), out="m", dev="d.bio", **bad)
 
 
@@ -87,16 +100,28 @@ def _names(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_cli_trains_on_the_copies_and_records_them(zh_path: Path, tmp_path: Path) -> None:
+def test_cli_trains_on_the_copies_and_records_them(zh_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     names = _names(tmp_path, "腾讯\tORG\n百度\tORG\n深圳\tLOC\n")
     out = tmp_path / "model"
+    caplog.set_level("INFO", logger="nertag")
     result = CliRunner().invoke(main, ["train", "--train", str(zh_path), "--dev", str(zh_path), "--out", str(out),
                                        "--swap-names", str(names), "--swap-rate", "1", "--hidden-size", "8",
                                        "--epochs", "1", "--threads", "1"])
     assert result.exit_code == 0, result.output
     training = json.loads((out / "config.json").read_text(encoding="utf-8"))["training"]
     eligible = sum(any(s.label in ("ORG", "LOC") for s in spans(x.tags)) for x in read_conll(zh_path))
-    assert training["name_swaps"] == {"names": "names.tsv", "rate": 1.0, "copies": eligible}
+    digest = hashlib.sha256(names.read_bytes()).hexdigest()
+    assert training["name_swaps"] == {"names": "names.tsv", "names_sha256": digest, "rate": 1.0, "copies": eligible}
+    assert f"{names}: {eligible} name-swapped copies of" in caplog.text
+
+
+def test_cli_names_a_label_the_corpora_lack(zh_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    names = _names(tmp_path, "腾讯\tORG\n张伟\tPER\n")  # the fixture labels persons NAME
+    caplog.set_level("INFO", logger="nertag")
+    result = CliRunner().invoke(main, ["train", "--train", str(zh_path), "--dev", str(zh_path), "--out", str(tmp_path / "m"),
+                                       "--swap-names", str(names), "--hidden-size", "8", "--epochs", "1", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert f"nertag: warning: {names}: no training entity is labelled PER" in caplog.text
 
 
 def test_cli_refuses_swaps_that_cannot_work_in_one_line(zh_path: Path, tmp_path: Path) -> None:
@@ -112,8 +137,9 @@ def test_cli_refuses_swaps_that_cannot_work_in_one_line(zh_path: Path, tmp_path:
         f"nertag: error: {names}: lists names labelled COMPANY, and the training corpora label CONT, EDU, LOC, NAME, ORG, RACE, TITLE: "
         "no name would be swapped in"
     )
-    result = runner.invoke(main, [*base, "--swap-names", str(names), "--swap-rate", "1.5"])
-    assert result.exit_code == 1 and result.stderr.strip() == "nertag: error: swap_rate: expected a number in [0, 1], got 1.5"
+    for rate in ("1.5", "0"):
+        result = runner.invoke(main, [*base, "--swap-names", str(names), "--swap-rate", rate])
+        assert result.exit_code == 1 and result.stderr.strip() == f"nertag: error: swap_rate: expected a number in (0, 1], got {float(rate)}"
     result = runner.invoke(main, [*base, "--swap-names", str(tmp_path / "missing.tsv")])
     assert result.exit_code == 1 and "missing.tsv" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
@@ -126,5 +152,7 @@ def test_fit_takes_names(zh_path: Path, tmp_path: Path) -> None:
     fit(zh_path, zh_path, out=tmp_path / "m", swap_names=names, hidden_size=8, settings=TrainConfig(epochs=1, threads=1))
     training = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["training"]
     assert training["name_swaps"]["names"] == "names.tsv" and training["name_swaps"]["copies"] > 0
-    with pytest.raises(ValueError, match="swap_rate"):
-        fit(zh_path, zh_path, swap_names=names, swap_rate=0.0, settings=TrainConfig(epochs=1, threads=1))
+    assert training["name_swaps"]["rate"] == 0.3
+    for names_given, rate in ((names, 0.0), (names, True), (None, 0.5)):
+        with pytest.raises(ValueError, match="swap_rate"):
+            fit(zh_path, zh_path, swap_names=names_given, swap_rate=rate, settings=TrainConfig(epochs=1, threads=1))

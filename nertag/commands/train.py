@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import random
 from dataclasses import asdict, replace
@@ -16,13 +18,15 @@ from ..distributed import World, everywhere, on_main
 from ..errors import InputError
 from ..finetune import InitialModel, check_out_is_not_init, init_facts, load_initial
 from ..model import main_style, style_id
-from ..name_swap import read_names, swapped_copies
+from ..name_swap import DEFAULT_SWAP_RATE, check_swap_rate, read_names, swapped_copies
 from ..safe_write import check_folder_target, remove_own_folder
 from ..schemes import label_of, spans
 from ..serialize import save
 from ..tagger import Tagger
 from ..train import train
 from ..train_state import EpochLog, TrainingHooks
+
+log = logging.getLogger(__name__)
 
 
 def train_from_files(
@@ -80,26 +84,39 @@ def train_from_files(
 
 
 def name_swapped(
-    names_path: str | os.PathLike | None, rate: float, sentences: Sequence[Sentence], config: ModelConfig, seed: int
+    names_path: str | os.PathLike | None, rate: float | None, sentences: Sequence[Sentence], config: ModelConfig, seed: int
 ) -> list[Sentence]:
     """Name-swapped copies of the training sentences (:mod:`nertag.name_swap`); none without
-    ``names_path``. A list sharing no label with the corpora is refused: it would swap nothing."""
+    ``names_path``. A list sharing no label with the corpora is refused (it would swap nothing);
+    its labels the corpora lack are named in a warning, and the number of copies is logged."""
     if names_path is None:
         return []
+    rate = check_swap_rate(DEFAULT_SWAP_RATE if rate is None else rate)
     char_unit = config.token_unit == "char"
     names = read_names(names_path, char_unit)
     labels = {span.label for s in sentences for span in spans(s.tags)}
+    source = os.fspath(names_path)
     if not labels & set(names):
         raise InputError(
-            os.fspath(names_path), None,
+            source, None,
             f"lists names labelled {', '.join(sorted(names))}, and the training corpora label {', '.join(sorted(labels))}: no name would be swapped in",
         )
-    return swapped_copies(sentences, names, rate, seed, char_unit)
+    unused = sorted(set(names) - labels)
+    if unused:
+        log.warning("nertag: warning: %s: no training entity is labelled %s, so its names of that label are not used (a --label-map may be missing)", source, ", ".join(unused))
+    copies = swapped_copies(sentences, names, rate, seed, char_unit)
+    log.info("%s: %d name-swapped copies of %d training sentences (labels %s)", source, len(copies), len(sentences), ", ".join(sorted(labels & set(names))))
+    return copies
 
 
-def swap_facts(names_path: str | os.PathLike, rate: float, copies: Sequence[Sentence]) -> dict[str, object]:
-    """What config.json records of a run's name swaps."""
-    return {"names": os.path.basename(os.fspath(names_path)), "rate": rate, "copies": len(copies)}
+def swap_facts(names_path: str | os.PathLike, rate: float | None, copies: Sequence[Sentence]) -> dict[str, object]:
+    """What config.json records of a run's name swaps: the list's name and sha256 digest, so that
+    a model says which list it learned from."""
+    digest = hashlib.sha256(Path(names_path).read_bytes()).hexdigest()
+    return {
+        "names": os.path.basename(os.fspath(names_path)), "names_sha256": digest,
+        "rate": DEFAULT_SWAP_RATE if rate is None else float(rate), "copies": len(copies),
+    }
 
 
 def with_styles(
