@@ -69,3 +69,17 @@ def test_the_hand_checked_sentences_are_what_their_script_writes(name: str, monk
     assert ["".join(s.tokens) for s in sentences] == [text for text, _ in module.SENTENCES]
     found = [[("".join(s.tokens[span.start : span.end]), span.label) for span in spans(s.tags)] for s in sentences]
     assert found == [entities for _, entities in module.SENTENCES]
+
+
+def test_the_organisation_names_are_a_clean_swap_list() -> None:
+    from nertag.dictionary import read_entries
+    from nertag.name_swap import read_names
+
+    path = CORPORA / "zh-org-names" / "names.tsv"
+    entries = list(read_entries(path))
+    names = [name for name, _ in entries]
+    assert {label for _, label in entries} == {"ORG"}
+    assert len(names) == len(set(names)) > 1000
+    assert all(name == name.strip() and 2 <= len(name) <= 12 for name in names)
+    assert read_names(path, char_unit=True) == {"ORG": names}  # no name lost to spaces
+    assert not {"抖音", "TikTok", "欧冠"} & set(names)  # products, apps and tournaments are not organisations
