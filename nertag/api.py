@@ -200,12 +200,14 @@ def fit(
     from .commands.train import load_teacher, name_swapped, read_sources, swap_facts, training_facts, with_styles
     from .config import TrainConfig
     from .finetune import check_out_is_not_init, finetune_config, load_initial
+    from .name_swap import swap_settings
     from .safe_write import check_folder_target
     from .serialize import save
     from .train import default_config
     from .train import train as run_training
 
     settings = settings or TrainConfig()
+    names_path, rate = swap_settings(swap_names, swap_rate)  # refused before anything is read
     if teacher is not None and not settings.teacher_weight:
         settings = dataclasses.replace(settings, teacher_weight=0.5)
     sources = list(train) if isinstance(train, (list, tuple)) else [train]
@@ -231,9 +233,7 @@ def fit(
         else default_config(train_sentences, **model_options)
     )
     config, train_sentences = with_styles(config, sources, train_sentences)
-    if swap_names is None and swap_rate is not None:
-        raise ValueError(f"swap_rate {swap_rate!r} needs swap_names, the list of names to swap in")
-    copies = name_swapped(swap_names, swap_rate, train_sentences, config, settings.seed)
+    copies = name_swapped(names_path, rate, train_sentences, config, settings.seed)
     tagger, history = run_training(
         [*train_sentences, *copies], dev_sentences, config, settings, init=initial, teacher=teacher
     )
@@ -241,8 +241,8 @@ def fit(
         facts = training_facts(sources, dev_name, train_sentences, mapping, history, settings, {}, initial, tagger)
         if teacher is not None:
             facts["teacher"] = teacher_name
-        if swap_names is not None:
-            facts["name_swaps"] = swap_facts(swap_names, swap_rate, copies)
+        if names_path is not None and rate is not None:
+            facts["name_swaps"] = swap_facts(names_path, rate, copies)
         save(tagger, model_folder, extra={"training": facts}, weights_dtype=weights_dtype)
     return tagger
 

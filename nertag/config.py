@@ -292,15 +292,12 @@ class TrainingJob:
                 raise ValueError("pretrained vectors and an initial model (init) both fill the embedding tables; give one of them")
         elif self.keep_labels:
             raise ValueError("keep_labels keeps the labels of an initial model; give init too")
-        if self.swap_names is not None:
-            object.__setattr__(self, "swap_names", os.fspath(self.swap_names))
-            from .name_swap import DEFAULT_SWAP_RATE, check_swap_rate
-
-            object.__setattr__(self, "swap_rate", check_swap_rate(DEFAULT_SWAP_RATE if self.swap_rate is None else self.swap_rate))
-        elif self.swap_rate is not None:
-            raise ValueError(f"swap_rate {self.swap_rate!r} needs swap_names, the list of names to swap in")
+        from .name_swap import swap_settings
         from .text_input import check_encoding
 
+        names, rate = swap_settings(self.swap_names, self.swap_rate)
+        object.__setattr__(self, "swap_names", names)
+        object.__setattr__(self, "swap_rate", rate)
         object.__setattr__(self, "encoding", check_encoding(self.encoding))  # an unknown one is refused now
         unknown = sorted(set(self.pretrained) - {"words", "chars", "bigrams"})
         if unknown:

@@ -58,6 +58,16 @@ def check_swap_rate(rate: object) -> float:
     return float(rate)
 
 
+def swap_settings(names: str | os.PathLike | None, rate: object) -> tuple[str | None, float | None]:
+    """The names list and share of a run, checked before anything is read: a share needs a list,
+    and a list without a share gets :data:`DEFAULT_SWAP_RATE`."""
+    if names is None:
+        if rate is not None:
+            raise ValueError(f"swap_rate {rate!r} needs swap_names, the list of names to swap in")
+        return None, None
+    return os.fspath(names), check_swap_rate(DEFAULT_SWAP_RATE if rate is None else rate)
+
+
 def swapped_copies(
     sentences: Sequence[Sentence], names: Mapping[str, Sequence[str]], rate: float, seed: int, char_unit: bool
 ) -> list[Sentence]:

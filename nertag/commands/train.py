@@ -18,7 +18,7 @@ from ..distributed import World, everywhere, on_main
 from ..errors import InputError
 from ..finetune import InitialModel, check_out_is_not_init, init_facts, load_initial
 from ..model import main_style, style_id
-from ..name_swap import DEFAULT_SWAP_RATE, check_swap_rate, read_names, swapped_copies
+from ..name_swap import read_names, swapped_copies
 from ..safe_write import check_folder_target, remove_own_folder
 from ..schemes import label_of, spans
 from ..serialize import save
@@ -72,7 +72,7 @@ def train_from_files(
     )
     if job.teacher is not None:
         facts["teacher"] = os.path.basename(os.path.normpath(job.teacher))
-    if job.swap_names is not None:
+    if job.swap_names is not None and job.swap_rate is not None:
         facts["name_swaps"] = swap_facts(job.swap_names, job.swap_rate, copies)
 
     def write() -> None:
@@ -84,18 +84,18 @@ def train_from_files(
 
 
 def name_swapped(
-    names_path: str | os.PathLike | None, rate: float | None, sentences: Sequence[Sentence], config: ModelConfig, seed: int
+    names_path: str | None, rate: float | None, sentences: Sequence[Sentence], config: ModelConfig, seed: int
 ) -> list[Sentence]:
-    """Name-swapped copies of the training sentences (:mod:`nertag.name_swap`); none without
-    ``names_path``. A list sharing no label with the corpora is refused (it would swap nothing);
-    its labels the corpora lack are named in a warning, and the number of copies is logged."""
-    if names_path is None:
+    """Name-swapped copies of the training sentences (:mod:`nertag.name_swap`), with the list and
+    share :func:`~nertag.name_swap.swap_settings` checked; none without ``names_path``. A list
+    sharing no label with the corpora is refused (it would swap nothing); its labels the corpora
+    lack are named in a warning, and the number of copies is logged."""
+    if names_path is None or rate is None:
         return []
-    rate = check_swap_rate(DEFAULT_SWAP_RATE if rate is None else rate)
     char_unit = config.token_unit == "char"
     names = read_names(names_path, char_unit)
     labels = {span.label for s in sentences for span in spans(s.tags)}
-    source = os.fspath(names_path)
+    source = names_path
     if not labels & set(names):
         raise InputError(
             source, None,
@@ -109,14 +109,11 @@ def name_swapped(
     return copies
 
 
-def swap_facts(names_path: str | os.PathLike, rate: float | None, copies: Sequence[Sentence]) -> dict[str, object]:
+def swap_facts(names_path: str, rate: float, copies: Sequence[Sentence]) -> dict[str, object]:
     """What config.json records of a run's name swaps: the list's name and sha256 digest, so that
     a model says which list it learned from."""
     digest = hashlib.sha256(Path(names_path).read_bytes()).hexdigest()
-    return {
-        "names": os.path.basename(os.fspath(names_path)), "names_sha256": digest,
-        "rate": DEFAULT_SWAP_RATE if rate is None else float(rate), "copies": len(copies),
-    }
+    return {"names": os.path.basename(names_path), "names_sha256": digest, "rate": rate, "copies": len(copies)}
 
 
 def with_styles(
