@@ -95,17 +95,17 @@ def name_swapped(
     char_unit = config.token_unit == "char"
     names = read_names(names_path, char_unit)
     labels = {span.label for s in sentences for span in spans(s.tags)}
-    source = names_path
-    if not labels & set(names):
+    swapped = sorted(labels & set(names))
+    if not swapped:
         raise InputError(
-            source, None,
+            names_path, None,
             f"lists names labelled {', '.join(sorted(names))}, and the training corpora label {', '.join(sorted(labels))}: no name would be swapped in",
         )
     unused = sorted(set(names) - labels)
     if unused:
-        log.warning("nertag: warning: %s: no training entity is labelled %s, so its names of that label are not used (a --label-map may be missing)", source, ", ".join(unused))
+        log.warning("nertag: warning: %s: no training entity is labelled %s, so its names of that label are not used (a --label-map may be missing)", names_path, ", ".join(unused))
     copies = swapped_copies(sentences, names, rate, seed, char_unit)
-    log.info("%s: %d name-swapped copies of %d training sentences (labels %s)", source, len(copies), len(sentences), ", ".join(sorted(labels & set(names))))
+    log.info("%s: %d name-swapped copies of %d training sentences (labels %s)", names_path, len(copies), len(sentences), ", ".join(swapped))
     return copies
 
 
