@@ -207,6 +207,9 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads on CPU; None leaves torch's choice
     # With a teacher (nertag.distill): the share of the loss that is matching its posteriors.
     teacher_weight: float = 0.0
+    # The share of gold entities whose own token, bigram and segmenter-word ids read <unk> in a
+    # training batch (nertag.entity_dropout), so the model learns to find names it never saw.
+    entity_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         # Checked here, before anything is written: a bad value used to surface only mid-run (an
@@ -222,6 +225,7 @@ class TrainConfig:
             # inf is allowed: clip_grad_norm_ then never scales, which turns clipping off.
             "clip": _number("clip", self.clip, "a number > 0", lambda v: v > 0),
             "teacher_weight": _number("teacher_weight", self.teacher_weight, "a number in [0, 1]", lambda v: 0 <= v <= 1),
+            "entity_dropout": _number("entity_dropout", self.entity_dropout, "a number in [0, 1)", lambda v: 0 <= v < 1),
             # The range torch.manual_seed accepts.
             "seed": _int("seed", self.seed, "an int from -2**63 to 2**64 - 1", lambda v: -(2**63) <= v < 2**64),
         }

@@ -27,6 +27,7 @@ from .conll import Sentence, is_character_corpus
 from .distill import TEACHER_FEATURE, teacher_posteriors
 from .distributed import World, everywhere, on_main
 from .embeddings import initialize, pretrained_targets
+from .entity_dropout import EntityDropout
 from .features import EncodedCorpus, FeatureEncoder
 from .finetune import InitialModel, carry_over, extended_features, finetune_config
 from .model import BiLstmCrf, build_network
@@ -135,6 +136,7 @@ def train(
     if checkpointing is not None:
         _start_or_resume(run, facts, checkpointing, world)
     parallel = _Parallel(world, world.wrap(net, settings.teacher_weight)) if world is not None else None
+    hide = EntityDropout(tagger.tags, settings.entity_dropout)
     dev_tokens = [s.tokens for s in dev_sentences]
     dev_gold = [list(s.tags) for s in dev_sentences]
     for epoch in range(run.progress.epoch + 1, settings.epochs + 1):
@@ -142,7 +144,7 @@ def train(
             break
         started = time.perf_counter()
         try:
-            loss = _train_epoch(run, corpus, settings, epoch, hooks, parallel)
+            loss = _train_epoch(run, corpus, settings, epoch, hooks, parallel, hide)
         except TrainingInterrupted:
             raise TrainingInterrupted(epoch - 1, str(checkpointing.path) if checkpointing else None) from None
         entry = _keep_if_better(run, tagger, dev_tokens, dev_gold, epoch, loss, started, world)
@@ -346,12 +348,13 @@ def _load_pretrained(net: BiLstmCrf, features: FeatureEncoder, files: dict[str, 
 
 def _train_epoch(
     run: LiveRun, corpus: EncodedCorpus, settings: TrainConfig, epoch: int, hooks: TrainingHooks,
-    parallel: _Parallel | None = None,
+    parallel: _Parallel | None = None, hide: Callable[[Batch], Batch] = lambda batch: batch,
 ) -> float:
     """One pass over the training corpus; returns the mean loss per sentence.
 
     With ``parallel`` this rank takes its share of the epoch's batches (all ranks draw the same
-    ones) and stops when any rank is asked to, at the same batch, so none waits for the others."""
+    ones) and stops when any rank is asked to, at the same batch, so none waits for the others.
+    ``hide`` turns each batch into the one trained on (entity dropout)."""
     net, optimizer = run.net, run.optimizer
     for group in optimizer.param_groups:
         group["lr"] = settings.lr / (1 + settings.lr_decay * (epoch - 1))
@@ -371,7 +374,7 @@ def _train_epoch(
             stop = parallel.world.any(stop)
         if stop:
             raise TrainingInterrupted(epoch - 1, None)
-        batch = corpus.batch(indices).to(device)
+        batch = hide(corpus.batch(indices).to(device))
         loss = loss_of(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
