@@ -8,7 +8,11 @@ Policies, for a match that overlaps entities of the model:
 - ``gaps``: the match is added only where the model found nothing; every overlap keeps the model's.
 
 Matches that do not overlap a model entity are added under every policy. A match must begin and
-end on the model's token boundaries (an English phrase inside a longer word is no match); matches
+end on the model's token boundaries (an English phrase inside a longer word is no match). A
+dictionary match must also begin and end on the segmenter's (jieba's) word boundaries wherever a
+letter, digit or Chinese character meets another: in Chinese, where every character is a token,
+北大 is no match in 华北大部, nor 高通 in 高通胀, nor Google in Googles (a rule's pattern says
+where its own matches end, so rules are not checked); matches
 overlapping one another keep the leftmost-longest, a dictionary match before a rule match of the
 same place. Every match left out is kept with its reason, for ``--explain``.
 """
@@ -16,10 +20,11 @@ same place. Every match left out is kept with its reason, for ``--explain``.
 from __future__ import annotations
 
 from bisect import bisect_left
-from itertools import chain
+from itertools import accumulate, chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
+from .dictionary import SOURCE as DICTIONARY
 from .records import Dropped, Entity, Sentences, TaggedText
 
 if TYPE_CHECKING:
@@ -60,7 +65,7 @@ class ExtraEntities:
         if not matches:
             return tagged
         dropped: list[Dropped] = []
-        aligned = _on_token_boundaries(matches, tagged, dropped)
+        aligned = _on_word_edges(_on_token_boundaries(matches, tagged, dropped), tagged.text, dropped)
         chosen = _leftmost_longest(aligned, dropped)
         # The model's entities in text order, so that those a match overlaps are found by
         # bisection: a scan of them all for each match took minutes on one long line.
@@ -119,6 +124,35 @@ def _on_token_boundaries(matches: Iterable[Entity], tagged: TaggedText, dropped:
             cut = tokens.token_around(match.start) or tokens.token_around(match.end)
             where = f"cuts through the token '{tagged.text[cut[0]:cut[1]]}'" if cut else "does not begin and end on tokens"
             dropped.append(Dropped(match, f"{where} of the model's tokenization"))
+    return kept
+
+
+def _on_word_edges(matches: list[Entity], text: str, dropped: list[Dropped]) -> list[Entity]:
+    """The matches but the dictionary's that do not begin and end on a word boundary of jieba's
+    segmentation wherever two letters, digits or Chinese characters meet there (the segmenter
+    keeps runs of Latin letters and digits whole). The text is cut only when a match has such an edge."""
+    def between_letters(place: int) -> bool:
+        return 0 < place < len(text) and text[place - 1].isalnum() and text[place].isalnum()
+
+    def checked(match: Entity) -> bool:
+        return match.source == DICTIONARY and (between_letters(match.start) or between_letters(match.end))
+
+    if not any(map(checked, matches)):
+        return matches
+    from .segment import cut
+
+    words = cut(text)
+    ends = list(accumulate(map(len, words)))
+    kept = []
+    for match in matches:
+        edges = (match.start, match.end) if checked(match) else ()
+        edge = next((p for p in edges if between_letters(p) and ends[bisect_left(ends, p)] != p), None)
+        if edge is None:
+            kept.append(match)
+            continue
+        word = bisect_left(ends, edge)
+        start = ends[word - 1] if word else 0
+        dropped.append(Dropped(match, f"cuts through the word '{text[start:ends[word]]}' of the segmenter"))
     return kept
 
 

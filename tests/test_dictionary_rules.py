@@ -164,16 +164,36 @@ def test_cli_rules_time_tags_the_date_of_the_biography_and_keeps_the_rest() -> N
 
 def test_cli_dictionary_policy_and_explain(tmp_path: Path) -> None:
     path = tmp_path / "brands.tsv"
-    path.write_text("河南省郑州\tX\n篮球运动员\tTITLE\n", encoding="utf-8")
+    path.write_text("河南省郑州市\tX\n篮球运动员\tTITLE\n", encoding="utf-8")
     done = run_cli("tag", "--dictionary", str(path), "--policy", "gaps", "--explain", stdin=BIOGRAPHY + "\n")
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert {"text": "篮球运动员", "label": "TITLE", "start": 32, "end": 37, "source": "dictionary"} in record["entities"]
-    assert [(d["text"], d["source"]) for d in record["dropped"]] == [("河南省郑州", "dictionary")]
+    assert [(d["text"], d["source"]) for d in record["dropped"]] == [("河南省郑州市", "dictionary")]
     assert "policy 'gaps'" in record["dropped"][0]["reason"]
     bad = run_cli("tag", "--dictionary", str(tmp_path / "missing.tsv"), stdin="x\n")
     assert bad.returncode != 0 and bad.stderr.strip().splitlines() == [f"nertag: error: {tmp_path / 'missing.tsv'}: no such file"]
     assert run_cli("tag", "--explain", "--format", "conll", stdin="x\n").returncode == 2
+
+
+def test_a_dictionary_match_must_not_cut_a_word_of_the_segmenter() -> None:
+    text = "华北大部地区高通胀，北大和高通在集中行动。Googles和Google腾讯QQ"
+    entries = [("北大", "ORG"), ("高通", "ORG"), ("中行", "ORG"), ("Google", "ORG"), ("腾讯", "ORG")]
+    tokens = [[(i, i + 1) for i in range(len(text))]]  # a character model's tokens: every edge is a token edge
+    merged = ExtraEntities(PhraseDictionary(entries), policy="gaps").apply(TaggedText(text, [], tokens))
+    assert [(e.text, e.start) for e in merged.entities] == [
+        ("北大", text.index("，北大") + 1), ("高通", text.index("和高通") + 1), ("Google", text.index("和Google") + 1),
+        ("腾讯", text.index("腾讯")),
+    ]
+    assert [(d.entity.text, d.reason) for d in merged.dropped] == [
+        ("北大", "cuts through the word '华北' of the segmenter"),
+        ("高通", "cuts through the word '通胀' of the segmenter"),
+        ("中行", "cuts through the word '集中' of the segmenter"),
+        ("Google", "cuts through the word 'Googles' of the segmenter"),
+    ]
+    # A rule's pattern says where its matches end: a date running into 出生 (cut 日出/生) is kept.
+    biography = ExtraEntities(rules=Rules.of(["time"]), policy="gaps").apply(TaggedText(BIOGRAPHY, [], [[(i, i + 1) for i in range(len(BIOGRAPHY))]]))
+    assert "1月2日" in [e.text for e in biography.entities]
 
 
 def test_python_load_takes_a_dictionary_and_rules() -> None:
@@ -231,6 +251,6 @@ def test_merging_many_matches_on_one_line_looks_at_nearby_entities_only() -> Non
     """Each match was compared with every entity of the text: 20,000 matches took 26 s."""
     text = "张三去北京。" * 5_000
     model = [Entity(i, i + 2, "PER", "张三", 0.9) for i in range(0, len(text), 6)]
-    merged = ExtraEntities(PhraseDictionary([("北京", "LOC"), ("三去", "ORG")]), policy="model").apply(TaggedText(text, model, [[(i, i + 1) for i in range(len(text))]]))
+    merged = ExtraEntities(PhraseDictionary([("北京", "LOC"), ("张三去", "ORG")]), policy="model").apply(TaggedText(text, model, [[(i, i + 1) for i in range(len(text))]]))
     assert len(merged.entities) == 10_000 and [e.text for e in merged.entities[:2]] == ["张三", "北京"]
     assert len(merged.dropped) == 5_000 and "overlaps the model's '张三'" in merged.dropped[0].reason
