@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -211,8 +212,11 @@ def test_a_failure_or_a_stop_on_one_rank_ends_both(tmp_path: Path) -> None:
     ranks = [context.Process(target=_rank_main, args=(rank, port, str(tmp_path))) for rank in range(2)]
     for process in ranks:
         process.start()
+    # A hang is what this catches, so the wait is generous: on a starved 2-core CI machine the two
+    # spawned ranks import torch and train four tiny runs each, which took over 120 s once.
+    deadline = time.monotonic() + 600
     for process in ranks:
-        process.join(timeout=120)
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
     hung = [process.pid for process in ranks if process.is_alive()]
     for process in ranks:
         if process.is_alive():
