@@ -49,14 +49,21 @@ class PhraseDictionary:
         return cls(read_entries(path), source)
 
     def matches(self, text: str) -> list[Entity]:
-        """Every phrase occurrence in ``text``, leftmost-longest, as entities with ``source`` "dictionary"."""
-        if not self.size:
-            return []
+        """The phrases found in ``text``, leftmost-longest (never overlapping), as entities with
+        ``source`` "dictionary"."""
         found = []
-        for last, (length, label) in self._automaton.iter_long(text):
+        for last, (length, label) in self._automaton.iter_long(text) if self.size else ():
             start = last + 1 - length
             found.append(Entity(start, last + 1, label, text[start : last + 1], None, SOURCE))
         return found
+
+    def occurrences(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, label)`` of every occurrence of every phrase in ``text``, overlapping ones
+        included: a merge that refuses some (one cutting a word) chooses among those left. Plain
+        tuples, since a large dictionary finds several times as many as it keeps."""
+        if not self.size:
+            return []
+        return [(last + 1 - length, last + 1, label) for last, (length, label) in self._automaton.iter(text)]
 
 
 def read_entries(path: str | os.PathLike) -> Iterable[tuple[str, str]]:

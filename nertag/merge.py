@@ -19,10 +19,10 @@ same place. Every match left out is kept with its reason, for ``--explain``.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from itertools import accumulate, chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .dictionary import SOURCE as DICTIONARY
 from .records import Dropped, Entity, Sentences, TaggedText
@@ -59,14 +59,18 @@ class ExtraEntities:
 
     def apply(self, tagged: TaggedText) -> TaggedText:
         """``tagged`` with the matches merged into its entities, and the matches left out."""
-        matches = (self.dictionary.matches(tagged.text) if self.dictionary else []) + (
-            self.rules.matches(tagged.text) if self.rules else []
-        )
-        if not matches:
+        text = tagged.text
+        candidates = [(*found, DICTIONARY) for found in self.dictionary.occurrences(text)] if self.dictionary else []
+        if self.rules is not None:
+            candidates += [(e.start, e.end, e.label, e.source or "rules") for e in self.rules.matches(text)]
+        if not candidates:
             return tagged
+        refused: list[tuple[Candidate, str]] = []
+        aligned = _on_word_edges(_on_token_boundaries(candidates, tagged, refused), text, refused)
         dropped: list[Dropped] = []
-        aligned = _on_word_edges(_on_token_boundaries(matches, tagged, dropped), tagged.text, dropped)
-        chosen = _leftmost_longest(aligned, dropped)
+        chosen = _leftmost_longest(aligned, text, dropped)
+        # A phrase inside a longer phrase that was chosen is part of it, not a match left out.
+        dropped += _outside_chosen_phrases(refused, chosen, text)
         # The model's entities in text order, so that those a match overlaps are found by
         # bisection: a scan of them all for each match took minutes on one long line.
         order = sorted(range(len(tagged.entities)), key=lambda i: (tagged.entities[i].start, tagged.entities[i].end))
@@ -112,60 +116,91 @@ def _describe(entity: Entity) -> str:
     return f"'{entity.text}' ({entity.label}{confidence}{origin})"
 
 
-def _on_token_boundaries(matches: Iterable[Entity], tagged: TaggedText, dropped: list[Dropped]) -> list[Entity]:
+# A match before it is merged: (start, end, label, source). Plain tuples, because a large
+# dictionary finds several times as many phrases as it keeps.
+Candidate = tuple[int, int, str, str]
+
+
+def _entity(candidate: Candidate, text: str) -> Entity:
+    start, end, label, source = candidate
+    return Entity(start, end, label, text[start:end], None, source)
+
+
+def _on_token_boundaries(candidates: list[Candidate], tagged: TaggedText, refused: list[tuple[Candidate, str]]) -> list[Candidate]:
+    """The candidates that begin and end on the model's tokens; the others go to ``refused``, with why."""
     tokens = tagged.sentences
     if not isinstance(tokens, Sentences):  # built by hand: put its tokens in text order for the lookups
         tokens = Sentences.of([sorted(chain.from_iterable(tokens))])
     kept = []
-    for match in matches:
-        if tokens.starts_token(match.start) and tokens.ends_token(match.end):
-            kept.append(match)
+    for candidate in candidates:
+        start, end = candidate[0], candidate[1]
+        if tokens.starts_token(start) and tokens.ends_token(end):
+            kept.append(candidate)
         else:
-            cut = tokens.token_around(match.start) or tokens.token_around(match.end)
+            cut = tokens.token_around(start) or tokens.token_around(end)
             where = f"cuts through the token '{tagged.text[cut[0]:cut[1]]}'" if cut else "does not begin and end on tokens"
-            dropped.append(Dropped(match, f"{where} of the model's tokenization"))
+            refused.append((candidate, f"{where} of the model's tokenization"))
     return kept
 
 
-def _on_word_edges(matches: list[Entity], text: str, dropped: list[Dropped]) -> list[Entity]:
-    """The matches but the dictionary's that do not begin and end on a word boundary of jieba's
+def _on_word_edges(candidates: list[Candidate], text: str, refused: list[tuple[Candidate, str]]) -> list[Candidate]:
+    """The candidates but the dictionary's that do not begin and end on a word boundary of jieba's
     segmentation wherever two letters, digits or Chinese characters meet there (the segmenter
-    keeps runs of Latin letters and digits whole). The text is cut only when a match has such an edge."""
+    keeps runs of Latin letters and digits whole); those go to ``refused``. The text is cut only
+    when a phrase has such an edge."""
     def between_letters(place: int) -> bool:
         return 0 < place < len(text) and text[place - 1].isalnum() and text[place].isalnum()
 
-    def checked(match: Entity) -> bool:
-        return match.source == DICTIONARY and (between_letters(match.start) or between_letters(match.end))
-
-    if not any(map(checked, matches)):
-        return matches
-    from .segment import cut
-
-    words = cut(text)
-    ends = list(accumulate(map(len, words)))
+    ends: list[int] = []  # the segmenter's word ends, found at the first phrase that needs them
+    boundaries: set[int] = set()
     kept = []
-    for match in matches:
-        edges = (match.start, match.end) if checked(match) else ()
-        edge = next((p for p in edges if between_letters(p) and ends[bisect_left(ends, p)] != p), None)
+    for candidate in candidates:
+        start, end, _, source = candidate
+        edges = [p for p in (start, end) if between_letters(p)] if source == DICTIONARY else []
+        if edges and not ends:
+            from .segment import cut
+
+            ends = list(accumulate(map(len, cut(text))))
+            boundaries = set(ends)
+        edge = next((p for p in edges if p not in boundaries), None)
         if edge is None:
-            kept.append(match)
+            kept.append(candidate)
             continue
         word = bisect_left(ends, edge)
-        start = ends[word - 1] if word else 0
-        dropped.append(Dropped(match, f"cuts through the word '{text[start:ends[word]]}' of the segmenter"))
+        begin = ends[word - 1] if word else 0
+        refused.append((candidate, f"cuts through the word '{text[begin:ends[word]]}' of the segmenter"))
     return kept
 
 
-def _leftmost_longest(matches: list[Entity], dropped: list[Dropped]) -> list[Entity]:
-    """Non-overlapping matches: earliest first, then longest, dictionary before rules on a tie."""
-    order = sorted(matches, key=lambda m: (m.start, m.start - m.end, m.source != "dictionary"))
+def _leftmost_longest(candidates: list[Candidate], text: str, dropped: list[Dropped]) -> list[Entity]:
+    """Non-overlapping matches: earliest first, then longest, dictionary before rules on a tie.
+    A dictionary phrase inside a chosen longer one is left out without a word."""
+    order = sorted(candidates, key=lambda c: (c[0], c[0] - c[1], c[3] != DICTIONARY))
     chosen: list[Entity] = []
-    for match in order:
-        if chosen and match.start < chosen[-1].end:
-            dropped.append(Dropped(match, f"overlaps {_describe(chosen[-1])}, which starts earlier or is longer"))
-        else:
-            chosen.append(match)
+    for candidate in order:
+        if not chosen or candidate[0] >= chosen[-1].end:
+            chosen.append(_entity(candidate, text))
+        elif not _within_phrase(candidate, chosen[-1]):
+            dropped.append(Dropped(_entity(candidate, text), f"overlaps {_describe(chosen[-1])}, which starts earlier or is longer"))
     return chosen
+
+
+def _within_phrase(candidate: Candidate, phrase: Entity) -> bool:
+    """Whether ``candidate`` is a dictionary phrase lying within the dictionary match ``phrase``."""
+    start, end, _, source = candidate
+    return source == phrase.source == DICTIONARY and phrase.start <= start and end <= phrase.end
+
+
+def _outside_chosen_phrases(refused: list[tuple[Candidate, str]], chosen: list[Entity], text: str) -> list[Dropped]:
+    """The refused candidates as dropped matches, but those within a chosen dictionary phrase
+    (``chosen``: non-overlapping, in text order)."""
+    starts = [c.start for c in chosen]
+    dropped = []
+    for candidate, reason in refused:
+        holder = bisect_right(starts, candidate[0]) - 1
+        if holder < 0 or not _within_phrase(candidate, chosen[holder]):
+            dropped.append(Dropped(_entity(candidate, text), reason))
+    return dropped
 
 
 def extra_entities(

@@ -141,6 +141,7 @@ def test_matches_must_sit_on_tokens_and_not_overlap_each_other() -> None:
     assert [(e.start, e.end) for e in result.entities] == [(14, 22)]
     assert [(d.entity.start, d.reason) for d in result.dropped] == [
         (0, "cuts through the token 'Yorker' of the model's tokenization"),
+        (4, "cuts through the token 'Yorker' of the model's tokenization"),  # York, found once New York is refused
     ]
     # a dictionary phrase and a rule at the same place: the dictionary's, and the rule's reason says so
     text = "3月5日开业"
@@ -191,6 +192,15 @@ def test_a_dictionary_match_must_not_cut_a_word_of_the_segmenter() -> None:
         ("中行", "cuts through the word '集中' of the segmenter"),
         ("Google", "cuts through the word 'Googles' of the segmenter"),
     ]
+    # A phrase refused for cutting a word leaves room for one that does not; a phrase inside a
+    # chosen longer phrase is part of it, not a match left out.
+    inflation = "物价高通胀严重"
+    merged = ExtraEntities(PhraseDictionary([("高通", "ORG"), ("通胀", "TERM")])).apply(TaggedText(inflation, [], chars(inflation)))
+    assert [(e.text, e.label) for e in merged.entities] == [("通胀", "TERM")]
+    assert [d.entity.text for d in merged.dropped] == ["高通"]
+    bank = "腾讯控股在深圳"
+    merged = ExtraEntities(PhraseDictionary([("腾讯", "ORG"), ("腾讯控股", "ORG"), ("控股", "X")])).apply(TaggedText(bank, [], chars(bank)))
+    assert [e.text for e in merged.entities] == ["腾讯控股"] and merged.dropped == []
     # A rule's pattern says where its matches end: a date running into 出生 (cut 日出/生) is kept.
     biography = ExtraEntities(rules=Rules.of(["time"]), policy="gaps").apply(TaggedText(BIOGRAPHY, [], [[(i, i + 1) for i in range(len(BIOGRAPHY))]]))
     assert "1月2日" in [e.text for e in biography.entities]
