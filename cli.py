@@ -138,7 +138,7 @@ _STYLE_HELP = "With --model trained with --style-dim: tag in the style of this t
 @click.option("--teacher-weight", type=float, default=None, help="With --teacher: the share of the loss spent matching it.  [default: 0.5]")
 @click.option("--swap-names", type=click.Path(), default=None, help="A name<TAB>LABEL list (as --dictionary): also train on copies of sentences with their entities' names swapped for listed names of the same label, so the model learns names it never saw and to read their context.")
 @click.option("--swap-rate", type=float, default=None, help="With --swap-names: the share of sentences (holding an entity of a listed label) that get a swapped copy.  [default: 0.3]")
-@click.option("--entity-dropout", default=TrainConfig.entity_dropout, show_default=True, help="The share of gold entities that read <unk> for their own characters, bigrams and words in each training batch (shape, lexicon classes and context stay), so the model learns to find names it never saw.")
+@click.option("--entity-dropout", default=TrainConfig.entity_dropout, show_default=True, help="The share of gold entities whose token, bigram and segmenter-word ids read <unk> in each training batch (shape, lexicon classes, a word model's character encoder and the context stay), so the model learns to find names it never saw.")
 @click.option("--epochs", default=TrainConfig.epochs, show_default=True, help="Most epochs to train.")
 @click.option("--patience", default=TrainConfig.patience, show_default=True, help="Stop after this many epochs without a better dev F1.")
 @click.option("--batch-size", default=TrainConfig.batch_size, show_default=True)

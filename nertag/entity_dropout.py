@@ -5,7 +5,8 @@ bigrams and segmenter words, so it learns little about finding a name it has nev
 dropout hides single tokens now and then; this hides whole entities: every token of a drawn gold
 entity reads <unk> for its token, bigram and segmenter-word ids, while its shape, the lexicon's
 name classes, its place in the segmenter's word, its corpus style, a word model's character
-encoder and the whole context stay. The
+encoder and the whole context stay (so do the neighbours' bigrams, which hold the entity's first
+and last character: they are the context's features too). The
 network must then tell the entity and its type from those, as it must for a name that is new.
 """
 
@@ -32,21 +33,21 @@ class EntityDropout:
         self._opens = torch.tensor([tag[:2] in ("B-", "S-") for tag in tags])
 
     def __call__(self, batch: Batch) -> Batch:
-        """``batch`` with the drawn entities' id features set to <unk> (the same batch when none is drawn)."""
+        """``batch`` with the drawn entities' id features set to <unk>; the same batch at rate 0."""
         if not self.rate or batch.tags is None:
             return batch
         tags = batch.tags
-        inside = self._inside.to(tags.device)[tags] & batch.mask
+        if self._inside.device != tags.device:  # moved once, not in every batch
+            self._inside, self._opens = self._inside.to(tags.device), self._opens.to(tags.device)
+        inside = self._inside[tags] & batch.mask
         before = torch.nn.functional.pad(inside[:, :-1], (1, 0), value=False)
         # An entity opens at B-/S-, or at any entity tag after a token outside one (a stray I-).
-        opens = inside & (self._opens.to(tags.device)[tags] | ~before)
+        opens = inside & (self._opens[tags] | ~before)
         # Each entity token reads the draw made at the place its entity opened.
         places = torch.arange(tags.size(1), device=tags.device).expand_as(tags)
         opened_at = torch.where(opens, places, torch.zeros_like(places)).cummax(dim=1).values
         drawn = torch.rand(tags.shape, device=tags.device) < self.rate
         hidden = inside & drawn.gather(1, opened_at)
-        if not bool(hidden.any()):
-            return batch
         changed: dict[str, torch.Tensor] = {"words": batch.words.masked_fill(hidden, UNK_ID)}
         if batch.bigrams is not None:
             changed["bigrams"] = batch.bigrams.masked_fill(hidden.unsqueeze(-1), UNK_ID)
