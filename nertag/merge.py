@@ -20,7 +20,7 @@ same place. Every match left out is kept with its reason, for ``--explain``.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from itertools import accumulate, chain
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -131,6 +131,8 @@ def _on_token_boundaries(candidates: list[Candidate], tagged: TaggedText, refuse
     tokens = tagged.sentences
     if not isinstance(tokens, Sentences):  # built by hand: put its tokens in text order for the lookups
         tokens = Sentences.of([sorted(chain.from_iterable(tokens))])
+    if len(tokens.starts) == len(tagged.text):  # one character a token, every one: every candidate sits on tokens
+        return candidates
     kept = []
     for candidate in candidates:
         start, end = candidate[0], candidate[1]
@@ -146,30 +148,36 @@ def _on_token_boundaries(candidates: list[Candidate], tagged: TaggedText, refuse
 def _on_word_edges(candidates: list[Candidate], text: str, refused: list[tuple[Candidate, str]]) -> list[Candidate]:
     """The candidates but the dictionary's that do not begin and end on a word boundary of jieba's
     segmentation wherever two letters, digits or Chinese characters meet there (the segmenter
-    keeps runs of Latin letters and digits whole); those go to ``refused``. The text is cut only
-    when a phrase has such an edge."""
-    def between_letters(place: int) -> bool:
-        return 0 < place < len(text) and text[place - 1].isalnum() and text[place].isalnum()
-
-    ends: list[int] = []  # the segmenter's word ends, found at the first phrase that needs them
-    boundaries: set[int] = set()
+    keeps runs of Latin letters and digits whole); those go to ``refused``."""
+    edges = {place for candidate in candidates if candidate[3] == DICTIONARY for place in candidate[:2]}
+    if not edges:
+        return candidates
+    cuts = _places_inside_words(text, edges)
     kept = []
     for candidate in candidates:
-        start, end, _, source = candidate
-        edges = [p for p in (start, end) if between_letters(p)] if source == DICTIONARY else []
-        if edges and not ends:
-            from .segment import cut
-
-            ends = list(accumulate(map(len, cut(text))))
-            boundaries = set(ends)
-        edge = next((p for p in edges if p not in boundaries), None)
-        if edge is None:
+        word = (cuts.get(candidate[0]) or cuts.get(candidate[1])) if candidate[3] == DICTIONARY else None
+        if word is None:
             kept.append(candidate)
-            continue
-        word = bisect_left(ends, edge)
-        begin = ends[word - 1] if word else 0
-        refused.append((candidate, f"cuts through the word '{text[begin:ends[word]]}' of the segmenter"))
+        else:
+            refused.append((candidate, f"cuts through the word '{text[word[0]:word[1]]}' of the segmenter"))
     return kept
+
+
+def _places_inside_words(text: str, asked: set[int]) -> dict[int, tuple[int, int]]:
+    """The ``asked`` places that lie strictly inside one of jieba's words of ``text`` where two
+    letters, digits or Chinese characters meet, with that word's offsets: a phrase may not begin
+    or end there. Only asked places are kept, so a huge line holds no entry per character."""
+    from .segment import cut
+
+    places: dict[int, tuple[int, int]] = {}
+    begin = 0
+    for word in cut(text):
+        end = begin + len(word)
+        for place in asked.intersection(range(begin + 1, end)) if end - begin > 1 else ():
+            if text[place - 1].isalnum() and text[place].isalnum():
+                places[place] = (begin, end)
+        begin = end
+    return places
 
 
 def _leftmost_longest(candidates: list[Candidate], text: str, dropped: list[Dropped]) -> list[Entity]:
