@@ -150,10 +150,12 @@ def test_good_settings_are_kept_as_plain_numbers() -> None:
     settings = TrainConfig(
         epochs=np.int64(3), batch_size=1, lr=1, lr_decay=0, ema_decay=np.float32(0.5), patience=1,
         clip=math.inf, seed=-7, device="cuda:1", threads=np.int32(2), teacher_weight=np.float32(0.25),
+        entity_dropout=np.float32(0.125),
     )
     assert asdict(settings) == {
         "epochs": 3, "batch_size": 1, "lr": 1.0, "lr_decay": 0.0, "seed": -7, "ema_decay": 0.5,
         "patience": 1, "clip": math.inf, "device": "cuda:1", "threads": 2, "teacher_weight": 0.25,
+        "entity_dropout": 0.125,
     }
     assert all(type(v) in (int, float, str) for v in asdict(settings).values())
     json.dumps(asdict(settings))  # checkpoints store the settings as JSON
