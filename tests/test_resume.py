@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,15 +43,18 @@ def stop_after(batches: int):
     return should_stop
 
 
-@pytest.mark.parametrize("batches_before_stop", [0, 4, 7])
-def test_resume_reproduces_the_uninterrupted_model(en_path: Path, tmp_path: Path, batches_before_stop: int) -> None:
+@pytest.mark.parametrize(
+    ("batches_before_stop", "settings"),
+    [(0, SETTINGS), (4, SETTINGS), (7, SETTINGS), (4, replace(SETTINGS, entity_dropout=0.5))],  # the last draws hidden entities
+)
+def test_resume_reproduces_the_uninterrupted_model(en_path: Path, tmp_path: Path, batches_before_stop: int, settings: TrainConfig) -> None:
     whole = tmp_path / "whole"
-    train_from_files(TrainingJob(train=str(en_path), dev=str(en_path), out=str(whole)), tiny_config, SETTINGS)
+    train_from_files(TrainingJob(train=str(en_path), dev=str(en_path), out=str(whole)), tiny_config, settings)
     assert not checkpoint_path(whole).exists(), "a finished run removes its checkpoint"
 
     split = tmp_path / "split"
     with pytest.raises(TrainingInterrupted) as stopped:
-        train_from_files(TrainingJob(train=str(en_path), dev=str(en_path), out=str(split)), tiny_config, SETTINGS,
+        train_from_files(TrainingJob(train=str(en_path), dev=str(en_path), out=str(split)), tiny_config, settings,
                          TrainingHooks(should_stop=stop_after(batches_before_stop)))
     assert stopped.value.epoch == batches_before_stop // 3  # 5 sentences in batches of 2: 3 a epoch
     assert checkpoint_path(split).is_dir() and not split.exists()
