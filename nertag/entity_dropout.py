@@ -6,8 +6,8 @@ dropout hides single tokens now and then; this hides whole entities: every token
 entity reads <unk> for its token, bigram and segmenter-word ids, while its shape, the lexicon's
 name classes, its place in the segmenter's word, its corpus style, a word model's character
 encoder and the whole context stay (so do the neighbours' bigrams, which hold the entity's first
-and last character: they are the context's features too). The
-network must then tell the entity and its type from those, as it must for a name that is new.
+and last character: they are the context's features too). The network must then tell the entity
+and its type from those, as it must for a name that is new.
 """
 
 from __future__ import annotations

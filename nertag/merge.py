@@ -146,9 +146,9 @@ def _on_token_boundaries(candidates: list[Candidate], tagged: TaggedText, refuse
 
 
 def _on_word_edges(candidates: list[Candidate], text: str, refused: list[tuple[Candidate, str]]) -> list[Candidate]:
-    """The candidates but the dictionary's that do not begin and end on a word boundary of jieba's
-    segmentation wherever two letters, digits or Chinese characters meet there (the segmenter
-    keeps runs of Latin letters and digits whole); those go to ``refused``."""
+    """The candidates, less the dictionary phrases that begin or end inside one of jieba's words
+    where two letters, digits or Chinese characters meet (the segmenter keeps runs of Latin letters
+    and digits whole); those go to ``refused``, with the word they cut."""
     edges = {place for candidate in candidates if candidate[3] == DICTIONARY for place in candidate[:2]}
     if not edges:
         return candidates
@@ -182,7 +182,7 @@ def _places_inside_words(text: str, asked: set[int]) -> dict[int, tuple[int, int
 
 def _leftmost_longest(candidates: list[Candidate], text: str, dropped: list[Dropped]) -> list[Entity]:
     """Non-overlapping matches: earliest first, then longest, dictionary before rules on a tie.
-    A dictionary phrase inside a chosen longer one is left out without a word."""
+    A dictionary phrase inside a chosen longer one is left out silently: it is part of that one."""
     order = sorted(candidates, key=lambda c: (c[0], c[0] - c[1], c[3] != DICTIONARY))
     chosen: list[Entity] = []
     for candidate in order:
